@@ -1,0 +1,111 @@
+public import ArgumentParser
+public import DealerKPIServices
+import Foundation
+public import Logging
+import Postgres
+
+@main
+struct DealerKPI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dealer-kpi",
+        abstract: "Turns car dealers' daily sales reports into a PostgreSQL KPI warehouse.",
+        subcommands: [
+            Migrate.self, Load.self, Ingest.self, Aggregate.self, Serve.self, Demo.self,
+            Generate.self, Tokens.self, Schedule.self, Jobs.self,
+        ]
+    )
+}
+
+/// Options every command that talks to the database accepts.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL or conninfo (else DATABASE_URL, else libpq's PG* variables).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(name: .customLong("log-format"), help: "text or json (logs go to standard error).")
+    var logFormat: LogFormat = .text
+
+    func bootstrap() -> Logger {
+        LogSetup.bootstrap(level: logLevel, format: logFormat)
+        return Logger(label: "dealer-kpi")
+    }
+
+    var database: PostgresConfiguration { DatabaseTarget.configuration(flag: databaseURL) }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}
+
+/// A command that a later milestone completes: says so plainly and exits non-zero.
+struct NotYetAvailable: Error, CustomStringConvertible {
+    let command: String
+    var description: String { "`dealer-kpi \(command)` is not available in this build yet." }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade the warehouse schema.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Show what would be applied; change nothing.") var dryRun = false
+    @Flag(help: "List every migration with its state.") var status = false
+
+    func run() async throws {
+        let logger = global.bootstrap()
+        let mode: SchemaOperations.Mode = status ? .status : (dryRun ? .dryRun : .apply)
+        for line in try await SchemaOperations.migrate(global.database, mode: mode, logger: logger) { print(line) }
+    }
+}
+
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Load master data, plans and expenses (CSV; kind detected from the header).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "CSV files.") var files: [String]
+    func run() async throws { throw NotYetAvailable(command: "load") }
+}
+
+struct Ingest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ingest daily reports (JSON or CSV).")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("received-at"), help: "RFC 3339 receipt time, for historical loads.") var receivedAt: String?
+    @Flag(help: "Print results as JSON.") var json = false
+    @Argument(help: "Report files.") var files: [String]
+    func run() async throws { throw NotYetAvailable(command: "ingest") }
+}
+
+struct Aggregate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bring every KPI snapshot up to date.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Rebuild everything.") var full = false
+    func run() async throws { throw NotYetAvailable(command: "aggregate") }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon: inbox, scheduler and HTTP API.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Configuration file.") var config: String?
+    @Option(help: "Inbox directory.") var inbox: String?
+    @Option(help: "HTTP listen address.") var http: String = "127.0.0.1:8700"
+    func run() async throws { throw NotYetAvailable(command: "serve") }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Zero-setup demonstration on an embedded PostgreSQL.")
+    @OptionGroup var global: GlobalOptions
+    func run() async throws { throw NotYetAvailable(command: "demo") }
+}
+
+struct Tokens: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Issue and revoke store API tokens.")
+    func run() async throws { throw NotYetAvailable(command: "tokens") }
+}
+
+struct Schedule: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage job schedules.")
+    func run() async throws { throw NotYetAvailable(command: "schedule") }
+}
+
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run jobs by hand and show their history.")
+    func run() async throws { throw NotYetAvailable(command: "jobs") }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import LocalPostgres
+import Postgres
+
+/// A local cluster for benchmarks, with settings closer to a production server than the tests' (fsync on).
+enum BenchCluster {
+    static func start(in workdir: URL) throws -> LocalPostgresCluster {
+        try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        var options = LocalPostgresCluster.Options()
+        options.settings = ["shared_buffers": "'512MB'", "max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"]
+        let cluster = LocalPostgresCluster(directory: workdir.appending(path: "cluster"), options: options)
+        try cluster.start()
+        return cluster
+    }
+
+    /// Runs psql with a script against the cluster; returns wall seconds.
+    static func psql(_ cluster: LocalPostgresCluster, database: String, command: String) throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cluster.connectionString(database: database), "-c", command]
+        let started = Date()
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("psql failed (\(process.terminationStatus)): \(command)") }
+        return Date().timeIntervalSince(started)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func jsonLine(_ object: [String: Any]) -> String {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+}
