@@ -82,6 +82,7 @@ let package = Package(
             dependencies: [
                 "DealerKPIServices",
                 "Postgres",
+                "Warehouse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

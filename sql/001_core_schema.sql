@@ -244,13 +244,57 @@ CREATE INDEX sales_order_history_idx ON core.sales_order_history (store_code, or
 CREATE SEQUENCE core.state_sequence;
 
 -- ── Change log for incremental aggregation ─────────────────────────────────────────────────────────
--- Every (store, business_date) whose KPI inputs a load may have changed. Consumers take rows with
--- FOR UPDATE SKIP LOCKED and delete them in the transaction that refreshes the snapshots.
+-- Every (store, date range) whose KPI inputs a load may have changed. A range, not a day: a card closed
+-- late changes the held-card stock of every day from its closing to today. `last_date` NULL means "to the
+-- end of the reporting horizon". Consumers take rows with FOR UPDATE SKIP LOCKED and delete them in the
+-- transaction that refreshes the snapshots.
 CREATE TABLE core.kpi_change (
-    change_id     bigserial PRIMARY KEY,
-    store_code    core.code NOT NULL,
-    business_date date NOT NULL,
-    reason        text NOT NULL,      -- visits | prospects | sales | report | master | plan | expense
-    recorded_at   timestamptz NOT NULL DEFAULT now()
+    change_id   bigserial PRIMARY KEY,
+    store_code  core.code NOT NULL,
+    first_date  date NOT NULL,
+    last_date   date,
+    reason      text NOT NULL,      -- visits | prospects | sales | report | master | plan | expense
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    CHECK (last_date IS NULL OR last_date >= first_date)
 );
-CREATE INDEX kpi_change_day_idx ON core.kpi_change (store_code, business_date);
+CREATE INDEX kpi_change_store_idx ON core.kpi_change (store_code);
+
+-- The due time of a store-day's report: business_date + N days at HH:MM business time.
+CREATE FUNCTION core.due_at(business_date date) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT ((business_date + (SELECT value::int FROM core.setting WHERE key = 'due_days_after_business_date'))
+            + (SELECT value::time FROM core.setting WHERE key = 'due_time_of_day'))
+           AT TIME ZONE (SELECT value FROM core.setting WHERE key = 'business_time_zone')
+$$;
+
+-- The business date of a moment (receipt day).
+CREATE FUNCTION core.business_day(at timestamptz) RETURNS date
+LANGUAGE sql STABLE AS $$
+    SELECT (at AT TIME ZONE (SELECT value FROM core.setting WHERE key = 'business_time_zone'))::date
+$$;
+
+-- The date ranges whose KPIs change when a card goes from state o_* to state n_* (o_* NULL: new card).
+-- A card contributes NEW/INVALID on created_on, HELD on [created_on, closed_on) (open: to infinity), and
+-- LOST on closed_on. When validity and salesperson stay the same only the days whose counts differ are
+-- returned, so closing a card opened long ago touches the days from its closing on, not its whole life.
+-- last_date NULL means open-ended (to the end of the reporting horizon).
+CREATE FUNCTION core.card_change_ranges(
+    o_created date, o_closed date, o_status text, o_valid boolean, o_salesperson text,
+    n_created date, n_closed date, n_status text, n_valid boolean, n_salesperson text)
+RETURNS TABLE (first_date date, last_date date)
+LANGUAGE sql IMMUTABLE AS $$
+    WITH s AS (
+        SELECT o_created IS NULL OR o_valid IS DISTINCT FROM n_valid OR o_salesperson IS DISTINCT FROM n_salesperson AS whole,
+               CASE WHEN o_status = 'open' THEN NULL ELSE o_closed END AS o_end,
+               CASE WHEN n_status = 'open' THEN NULL ELSE n_closed END AS n_end
+    )
+    SELECT n_created, n_end FROM s WHERE whole
+    UNION ALL
+    SELECT o_created, o_end FROM s WHERE whole AND o_created IS NOT NULL
+    UNION ALL
+    SELECT least(o_created, n_created), greatest(o_created, n_created)
+    FROM s WHERE NOT whole AND o_created <> n_created
+    UNION ALL
+    SELECT least(o_end, n_end), CASE WHEN o_end IS NULL OR n_end IS NULL THEN NULL ELSE greatest(o_end, n_end) END
+    FROM s WHERE NOT whole AND (o_end IS DISTINCT FROM n_end OR o_status <> n_status)
+$$;

@@ -67,6 +67,8 @@ public enum Rule: String, Sendable, Hashable, CaseIterable, CustomStringConverti
 
     // Field level, needing reference data
     case unknownStore = "unknown_store"
+    /// A region code that master data does not know (a store's `region_code`).
+    case unknownRegion = "unknown_region"
     case storeNotOpen = "store_not_open"
     case unknownSalesperson = "unknown_salesperson"
     case unknownModel = "unknown_model"

@@ -181,6 +181,37 @@ public enum ReportReader {
         return parser.summary(encoding: encoding)
     }
 
+    /// The section a CSV header names (contract: `visit_id` → visits; `card` + `customer_name` →
+    /// prospects; `order` + `order_date` → sales), or nil.
+    public static func sectionKind(ofHeader names: [String]) -> SectionKind? {
+        let set = Set(names)
+        if set.contains("visit_id") { return .visits }
+        if set.contains("card") && set.contains("customer_name") { return .prospects }
+        if set.contains("order") && set.contains("order_date") { return .sales }
+        return nil
+    }
+
+    /// The section kind of a CSV report file, read from its header without reading the rest (beyond one
+    /// streamed encoding check). Nil when the file cannot be read or decoded or its header names no section;
+    /// `streamCSV` then reports why. Lets a caller prepare for the records (e.g. start a COPY into the
+    /// right table) before streaming them.
+    public static func csvSectionKind(path: String) -> SectionKind? {
+        let issues = IssueCollector(file: path, limit: 1)
+        guard let encoding = try? InputDecoder.detect(path: path, allowGB18030: true, collector: issues) else { return nil }
+        struct Found: Error {}
+        var kind: SectionKind?
+        var tokenizer = CSVTokenizer()
+        func header(_ row: inout CSVRow) throws {
+            kind = sectionKind(ofHeader: (0..<row.fieldCount).map { row.string($0) })
+            throw Found()
+        }
+        do {
+            try InputDecoder.stream(path: path, encoding: encoding) { chunk in try tokenizer.consume(chunk, header) }
+            try tokenizer.finish(header)
+        } catch {}
+        return kind
+    }
+
     // MARK: helpers
 
     /// The first bytes of a file (empty when it cannot be read: the CSV path then reports the problem).
@@ -398,13 +429,8 @@ final class CSVReportParser {
             throw StopReading()
         }
         let names = (0..<row.fieldCount).map { row.string($0) }
-        let set = Set(names)
-        if set.contains("visit_id") {
-            kind = .visits
-        } else if set.contains("card") && set.contains("customer_name") {
-            kind = .prospects
-        } else if set.contains("order") && set.contains("order_date") {
-            kind = .sales
+        if let detected = ReportReader.sectionKind(ofHeader: names) {
+            kind = detected
         } else {
             var msg = "the header does not name a report section: expected a visit_id column (visits), card and customer_name (prospects), or order and order_date (sales)"
             if let m = MasterDataReader.detectKind(names) {

@@ -3,6 +3,7 @@ public import DealerKPIServices
 import Foundation
 public import Logging
 import Postgres
+import Warehouse
 
 @main
 struct DealerKPI: AsyncParsableCommand {
@@ -60,8 +61,15 @@ struct Migrate: AsyncParsableCommand {
 struct Load: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Load master data, plans and expenses (CSV; kind detected from the header).")
     @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print results as JSON.") var json = false
     @Argument(help: "CSV files.") var files: [String]
-    func run() async throws { throw NotYetAvailable(command: "load") }
+
+    func run() async throws {
+        let logger = global.bootstrap()
+        let output = try await WarehouseCommands.load(global.database, paths: files, json: json, logger: logger)
+        output.lines.forEach { print($0) }
+        if output.failed { throw ExitCode(1) }
+    }
 }
 
 struct Ingest: AsyncParsableCommand {
@@ -70,7 +78,15 @@ struct Ingest: AsyncParsableCommand {
     @Option(name: .customLong("received-at"), help: "RFC 3339 receipt time, for historical loads.") var receivedAt: String?
     @Flag(help: "Print results as JSON.") var json = false
     @Argument(help: "Report files.") var files: [String]
-    func run() async throws { throw NotYetAvailable(command: "ingest") }
+
+    func run() async throws {
+        let logger = global.bootstrap()
+        let settings = try IngestSettings.fromEnvironment()
+        let output = try await WarehouseCommands.ingest(global.database, paths: files, receivedAt: receivedAt, json: json,
+                                                         settings: settings, logger: logger)
+        output.lines.forEach { print($0) }
+        if output.failed { throw ExitCode(1) }
+    }
 }
 
 struct Aggregate: AsyncParsableCommand {

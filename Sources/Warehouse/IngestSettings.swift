@@ -1,0 +1,58 @@
+import Crypto
+public import Foundation
+public import DailyReport
+
+/// What ingest needs beyond the database: the key for hashing phone numbers and the fake-number blacklist.
+///
+/// The key comes from `DEALER_KPI_PII_KEY` (or the configuration file); it is never logged, and only
+/// `PIIProtector` sees it. Value type; `Sendable`.
+public struct IngestSettings: Sendable {
+    public var piiKey: [UInt8]
+    public var phoneBlacklist: [String]
+
+    public init(piiKey: [UInt8], phoneBlacklist: [String] = PhoneNumber.defaultBlacklist) {
+        self.piiKey = piiKey
+        self.phoneBlacklist = phoneBlacklist
+    }
+
+    /// Reads `DEALER_KPI_PII_KEY`; a clear error when it is missing or too short.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> IngestSettings {
+        guard let key = environment["DEALER_KPI_PII_KEY"], !key.isEmpty else {
+            throw WarehouseError.configuration("DEALER_KPI_PII_KEY is not set: ingest needs a secret key to hash customer phone numbers (at least 16 characters; keep it stable, changing it changes every hash)")
+        }
+        guard key.utf8.count >= 16 else {
+            throw WarehouseError.configuration("DEALER_KPI_PII_KEY is too short: use at least 16 characters")
+        }
+        return IngestSettings(piiKey: Array(key.utf8))
+    }
+}
+
+/// Turns raw customer PII into what the warehouse stores: a keyed hash of the normalized phone and a
+/// masked name. The raw values never leave this type. Thread-safe (immutable).
+struct PIIProtector: Sendable {
+    private let key: [UInt8]
+
+    init(key: [UInt8]) { self.key = key }
+
+    /// HMAC-SHA256 of the normalized phone (full-width digits, spaces, dashes, +86 removed), hex.
+    func phoneHash(_ raw: String?) -> String? {
+        guard let normalized = PhoneNumber.normalize(raw), !normalized.isEmpty else { return nil }
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(normalized.utf8), using: SymmetricKey(data: key))
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    func maskedName(_ raw: String?) -> String? { CustomerName.mask(raw) }
+}
+
+/// Errors of the warehouse layer that are not input rejections.
+public enum WarehouseError: Error, CustomStringConvertible, Sendable {
+    case configuration(String)
+    case notFound(String)
+
+    public var description: String {
+        switch self {
+        case .configuration(let m): m
+        case .notFound(let m): m
+        }
+    }
+}
