@@ -8,8 +8,12 @@ public enum SchemaOperations {
 
     /// Returns lines for standard output.
     public static func migrate(_ configuration: PostgresConfiguration, mode: Mode, logger: Logger) async throws -> [String] {
-        let connection = try await PostgresConnection.connect(configuration, logger: logger)
-        defer { Task { await connection.close() } }
+        try await PoolScope.with(configuration, logger: logger) { pool in
+            try await pool.withConnection { connection in try await run(mode, on: connection, logger: logger) }
+        }
+    }
+
+    private static func run(_ mode: Mode, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         let migrator = WarehouseSchema.migrator(logger: logger)
         switch mode {
         case .status:

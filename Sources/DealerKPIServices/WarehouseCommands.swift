@@ -17,29 +17,15 @@ public enum WarehouseCommands {
     }
 
     public static func load(_ configuration: PostgresConfiguration, paths: [String], json: Bool, logger: Logger) async throws -> Output {
-        let pool = PostgresConnectionPool(configuration: configuration, options: .init(maximumConnections: 1), logger: logger)
-        defer { Task { await pool.shutdown() } }
-        let results = try await MasterDataLoader(pool: pool, logger: logger).load(paths: paths)
-        let failed = results.contains { !$0.isAccepted }
-        if json {
-            let objects: [[String: Any]] = results.map { r in
-                var o: [String: Any] = ["file": r.file, "accepted": r.isAccepted, "rows": r.rows, "changed": r.changed]
-                if let k = r.kind { o["kind"] = k.rawValue }
-                if let rej = r.rejection { o["errors"] = rej.issues.map(issueObject); o["errors_truncated"] = rej.isTruncated }
-                return o
-            }
-            return Output(lines: [jsonText(objects)], failed: failed)
+        let results = try await PoolScope.with(configuration, logger: logger) { pool in
+            try await MasterDataLoader(pool: pool, logger: logger).load(paths: paths)
         }
-        var lines: [String] = []
-        for r in results {
-            if let rej = r.rejection {
-                lines.append("rejected \(r.file): \(rej.issues.count)\(rej.isTruncated ? "+" : "") problem(s); nothing was loaded from it")
-                lines += rej.issues.map { "  \($0)" }
-            } else {
-                lines.append("loaded \(r.file) (\(r.kind?.rawValue ?? "?")): \(r.rows) rows, \(r.changed) new or changed")
-            }
-        }
-        return Output(lines: lines, failed: failed)
+        return render(results.map { r in
+            var details: [String: Any] = ["rows": r.rows, "changed": r.changed]
+            if let kind = r.kind { details["kind"] = kind.rawValue }
+            return FileOutcome(file: r.file, rejection: r.rejection, details: details,
+                               summary: "loaded \(r.file) (\(r.kind?.rawValue ?? "?")): \(r.rows) rows, \(r.changed) new or changed")
+        }, json: json, rejectedNote: "nothing was loaded from it")
     }
 
     public static func ingest(_ configuration: PostgresConfiguration, paths: [String], receivedAt: String?, json: Bool,
@@ -51,9 +37,22 @@ public enum WarehouseCommands {
             }
             moment = parsed
         }
-        let pool = PostgresConnectionPool(configuration: configuration, options: .init(maximumConnections: 1), logger: logger)
-        defer { Task { await pool.shutdown() } }
-        let ingestor = ReportIngestor(pool: pool, settings: settings, logger: logger)
+        let results = try await PoolScope.with(configuration, logger: logger) { pool in
+            try await ingestFiles(paths, receivedAt: moment, ingestor: ReportIngestor(pool: pool, settings: settings, logger: logger))
+        }
+        return render(results.map { r in
+            var details: [String: Any] = [
+                "store_days": r.storeDays.map { ["store": $0.store, "business_date": $0.businessDate.description, "version": $0.version] },
+                "rows": ["visits": r.visitRows, "prospects": r.prospectRows, "sales": r.saleRows],
+            ]
+            if let at = r.receivedAt { details["received_at"] = PostgresTimestamp.format(at) }
+            let days = r.storeDays.map { "\($0.store) \($0.businessDate) v\($0.version)" }.joined(separator: ", ")
+            return FileOutcome(file: r.file, rejection: r.rejection, details: details,
+                               summary: "accepted \(r.file): \(days); visits \(r.visitRows), prospects \(r.prospectRows), sales \(r.saleRows)")
+        }, json: json, rejectedNote: "nothing was changed")
+    }
+
+    private static func ingestFiles(_ paths: [String], receivedAt: Date?, ingestor: ReportIngestor) async throws -> [IngestResult] {
         var results: [IngestResult] = []
         for path in paths {
             guard FileManager.default.isReadableFile(atPath: path) else {
@@ -63,30 +62,44 @@ public enum WarehouseCommands {
                 ], isTruncated: false)))
                 continue
             }
-            results.append(try await ingestor.ingest(path: path, receivedAt: moment))
+            results.append(try await ingestor.ingest(path: path, receivedAt: receivedAt))
         }
-        let failed = results.contains { !$0.isAccepted }
+        return results
+    }
+
+    /// What one file came to, for rendering.
+    struct FileOutcome {
+        var file: String
+        var rejection: FileRejected?
+        /// JSON members for an accepted file.
+        var details: [String: Any]
+        /// The text line for an accepted file.
+        var summary: String
+    }
+
+    /// Text: one line per file, a rejected file followed by its problems. JSON: one array of objects.
+    static func render(_ outcomes: [FileOutcome], json: Bool, rejectedNote: String) -> Output {
+        let failed = outcomes.contains { $0.rejection != nil }
         if json {
-            let objects: [[String: Any]] = results.map { r in
-                var o: [String: Any] = ["file": r.file, "accepted": r.isAccepted]
-                if r.isAccepted {
-                    o["store_days"] = r.storeDays.map { ["store": $0.store, "business_date": $0.businessDate.description, "version": $0.version] }
-                    o["rows"] = ["visits": r.visitRows, "prospects": r.prospectRows, "sales": r.saleRows]
-                    if let at = r.receivedAt { o["received_at"] = PostgresTimestamp.format(at) }
+            let objects: [[String: Any]] = outcomes.map { r in
+                var o: [String: Any] = ["file": r.file, "accepted": r.rejection == nil]
+                if let rej = r.rejection {
+                    o["errors"] = rej.issues.map(issueObject)
+                    o["errors_truncated"] = rej.isTruncated
+                } else {
+                    o.merge(r.details) { current, _ in current }
                 }
-                if let rej = r.rejection { o["errors"] = rej.issues.map(issueObject); o["errors_truncated"] = rej.isTruncated }
                 return o
             }
             return Output(lines: [jsonText(objects)], failed: failed)
         }
         var lines: [String] = []
-        for r in results {
+        for r in outcomes {
             if let rej = r.rejection {
-                lines.append("rejected \(r.file): \(rej.issues.count)\(rej.isTruncated ? "+" : "") problem(s); nothing was changed")
+                lines.append("rejected \(r.file): \(rej.issues.count)\(rej.isTruncated ? "+" : "") problem(s); \(rejectedNote)")
                 lines += rej.issues.map { "  \($0)" }
             } else {
-                let days = r.storeDays.map { "\($0.store) \($0.businessDate) v\($0.version)" }.joined(separator: ", ")
-                lines.append("accepted \(r.file): \(days); visits \(r.visitRows), prospects \(r.prospectRows), sales \(r.saleRows)")
+                lines.append(r.summary)
             }
         }
         return Output(lines: lines, failed: failed)
