@@ -93,7 +93,11 @@ struct Aggregate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Bring every KPI snapshot up to date.")
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Rebuild everything.") var full = false
-    func run() async throws { throw NotYetAvailable(command: "aggregate") }
+
+    func run() async throws {
+        let logger = global.bootstrap()
+        for line in try await AggregateCommand.run(global.database, full: full, logger: logger) { print(line) }
+    }
 }
 
 struct Serve: AsyncParsableCommand {
