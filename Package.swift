@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WarehouseTests",
-            dependencies: ["Warehouse", "Postgres", "LocalPostgres", "DailyReport", "TestSupport"],
+            dependencies: ["Warehouse", "Postgres", "LocalPostgres", "DailyReport", "CorpusGenerator", "CivilCalendar", "TestSupport"],
             swiftSettings: strictSwift
         ),
         // Shared by the integration tests: one throwaway cluster per test process.
