@@ -3,7 +3,7 @@
 /// The connection string may be a URL (`postgresql://user@host/db?sslmode=verify-full`), a key/value
 /// conninfo string (`host=/tmp dbname=kpi`), or nil/empty, in which case libpq reads its own `PG*`
 /// environment variables. TLS and every other libpq keyword pass through unchanged.
-public struct PostgresConfiguration: Sendable {
+public struct PostgresConfiguration: Sendable, CustomStringConvertible, CustomReflectable {
     public var connectionString: String?
     /// Keywords applied *before* the connection string, so the string wins (defaults).
     public var defaults: [(String, String)]
@@ -33,6 +33,10 @@ public struct PostgresConfiguration: Sendable {
         c.overrides.append((keyword, value))
         return c
     }
+
+    /// Printing or dumping a configuration never shows a password.
+    public var description: String { "PostgresConfiguration(\(redactedDescription))" }
+    public var customMirror: Mirror { Mirror(self, children: ["target": redactedDescription]) }
 
     /// A description safe to log: the target without password or other secrets.
     public var redactedDescription: String {

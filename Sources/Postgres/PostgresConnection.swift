@@ -15,6 +15,11 @@ import Synchronization
 /// server, and the statement ends with SQLSTATE 57014.
 public actor PostgresConnection {
     private static let nextID = Atomic<Int>(1)
+    private static let live = Atomic<Int>(0)
+
+    /// Connection objects alive in this process (each owns a thread and, while open, a `PGconn`): for
+    /// metrics and leak checks.
+    public static var liveConnections: Int { live.load(ordering: .relaxed) }
 
     /// A process-unique number for logs.
     public nonisolated let id: Int
@@ -38,6 +43,7 @@ public actor PostgresConnection {
         logger[metadataKey: "pg.connection"] = "\(id)"
         self.logger = logger
         self.noticeSink = NoticeSink(logger: logger)
+        PostgresConnection.live.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// Opens a connection. Blocks only the connection's own thread while libpq connects.
@@ -52,6 +58,7 @@ public actor PostgresConnection {
 
     isolated deinit {
         closeHandle()
+        PostgresConnection.live.wrappingSubtract(1, ordering: .relaxed)
         executor.shutdown()
     }
 

@@ -73,6 +73,7 @@ public final class PostgresConnectionPool: Sendable {
     }
 
     /// Runs one statement on a pooled connection.
+    @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
         try await withConnection { try await $0.query(query) }
     }
