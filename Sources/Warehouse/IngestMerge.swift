@@ -54,16 +54,27 @@ enum IngestMerge {
     static func visits(_ conn: isolated PostgresConnection, received: Date) throws {
         _ = try conn.runQuery("""
             CREATE TEMP TABLE stg_visit_day ON COMMIT DROP AS
-            SELECT s.store_code, s.business_date, sub.submission_id
+            SELECT s.store_code, s.business_date, sub.submission_id, r.visits_received_at IS NOT NULL AS replaces
             FROM stg_section s
             JOIN stg_submission sub USING (store_code, business_date)
             JOIN core.store_day_report r USING (store_code, business_date)
             WHERE s.section = 'visits'
               AND (r.visits_received_at IS NULL OR r.visits_received_at <= \(received)::timestamptz)
             """)
+        // Only store-days whose visits were stored before have rows to delete (visits_received_at is set
+        // whenever visits are stored); usually none, then the DELETE is skipped. A fresh temporary table has
+        // no statistics: without them the planner may guess ~1,000 store-days and delete through a merge join
+        // over the whole core.visit primary key (a cost growing with the table, ~0.1-0.2 s per file at 1M
+        // rows); with them it probes the key once per replaced store-day.
+        let replacing = try conn.runQuery("SELECT count(*) FROM stg_visit_day WHERE replaces")[0].decode(Int.self, column: 0)
+        if replacing > 0 {
+            try conn.runScript("""
+                ANALYZE stg_visit_day;
+                DELETE FROM core.visit v USING stg_visit_day d
+                WHERE d.replaces AND v.store_code = d.store_code AND v.business_date = d.business_date;
+                """)
+        }
         try conn.runScript("""
-            DELETE FROM core.visit v USING stg_visit_day d
-            WHERE v.store_code = d.store_code AND v.business_date = d.business_date;
             INSERT INTO core.visit
                 (store_code, business_date, visit_id, channel, purpose, salesperson_code, model_code, party_size,
                  existing_card, existing_order, new_card, test_drive, walkin_group, phone_group, revisit,
@@ -90,6 +101,13 @@ enum IngestMerge {
             FROM stg_prospect s JOIN stg_submission sub USING (store_code, business_date)
             ORDER BY s.store_code, s.card_id, s.business_date DESC
             """)
+        // Lock the stored states first (key order): a concurrent file of another day of the same store
+        // (a different store-day lock) may be replacing them, and the staleness check below must see its
+        // committed state, not this statement's snapshot.
+        _ = try conn.runQuery("""
+            SELECT 1 FROM core.prospect_card c JOIN stg_card w ON c.store_code = w.store_code AND c.card_id = w.card_id
+            ORDER BY c.store_code, c.card_id FOR UPDATE OF c
+            """)
         _ = try conn.runQuery("""
             DELETE FROM stg_card w USING core.prospect_card c
             WHERE c.store_code = w.store_code AND c.card_id = w.card_id
@@ -107,6 +125,8 @@ enum IngestMerge {
             SELECT c.*, now(), w.submission_id
             FROM core.prospect_card c JOIN stg_card w ON c.store_code = w.store_code AND c.card_id = w.card_id;
             """)
+        // The WHERE on DO UPDATE covers a card first inserted by a concurrent file after the checks above:
+        // its state is kept when it is newer.
         _ = try conn.runQuery("""
             INSERT INTO core.prospect_card AS c
                 (store_code, card_id, created_on, salesperson_code, customer_name_masked, phone_hash, model_code,
@@ -124,6 +144,7 @@ enum IngestMerge {
                 is_valid = EXCLUDED.is_valid, invalid_reasons = EXCLUDED.invalid_reasons,
                 state_business_date = EXCLUDED.state_business_date, state_received_at = EXCLUDED.state_received_at,
                 state_sequence = EXCLUDED.state_sequence, submission_id = EXCLUDED.submission_id
+            WHERE (c.state_business_date, c.state_received_at) <= (EXCLUDED.state_business_date, EXCLUDED.state_received_at)
             """)
     }
 
@@ -135,6 +156,11 @@ enum IngestMerge {
             SELECT DISTINCT ON (s.store_code, s.order_id) s.*, sub.submission_id
             FROM stg_sale s JOIN stg_submission sub USING (store_code, business_date)
             ORDER BY s.store_code, s.order_id, s.business_date DESC
+            """)
+        // As for cards: lock the stored states before checking which are newer.
+        _ = try conn.runQuery("""
+            SELECT 1 FROM core.sales_order o JOIN stg_order w ON o.store_code = w.store_code AND o.order_id = w.order_id
+            ORDER BY o.store_code, o.order_id FOR UPDATE OF o
             """)
         _ = try conn.runQuery("""
             DELETE FROM stg_order w USING core.sales_order o
@@ -159,6 +185,7 @@ enum IngestMerge {
             SELECT o.*, now(), w.submission_id
             FROM core.sales_order o JOIN stg_order w ON o.store_code = w.store_code AND o.order_id = w.order_id;
             """)
+        // As for cards, a concurrently inserted newer order state is kept.
         _ = try conn.runQuery("""
             INSERT INTO core.sales_order AS o
                 (store_code, order_id, card_id, salesperson_code, model_code, order_date, status, delivery_date,
@@ -175,6 +202,7 @@ enum IngestMerge {
                 list_price = EXCLUDED.list_price, deal_price = EXCLUDED.deal_price, collected = EXCLUDED.collected,
                 state_business_date = EXCLUDED.state_business_date, state_received_at = EXCLUDED.state_received_at,
                 state_sequence = EXCLUDED.state_sequence, submission_id = EXCLUDED.submission_id
+            WHERE (o.state_business_date, o.state_received_at) <= (EXCLUDED.state_business_date, EXCLUDED.state_received_at)
             """)
     }
 }

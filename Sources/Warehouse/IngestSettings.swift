@@ -6,7 +6,7 @@ public import DailyReport
 ///
 /// The key comes from `DEALER_KPI_PII_KEY` (or the configuration file); it is never logged, and only
 /// `PIIProtector` sees it. Value type; `Sendable`.
-public struct IngestSettings: Sendable {
+public struct IngestSettings: Sendable, CustomStringConvertible, CustomReflectable {
     public var piiKey: [UInt8]
     public var phoneBlacklist: [String]
 
@@ -25,11 +25,17 @@ public struct IngestSettings: Sendable {
         }
         return IngestSettings(piiKey: Array(key.utf8))
     }
+
+    /// Never shows the key (error messages and dumps print values reflectively).
+    public var description: String { "IngestSettings(piiKey: <redacted>, phoneBlacklist: \(phoneBlacklist.count) numbers)" }
+    public var customMirror: Mirror { Mirror(self, children: ["piiKey": "<redacted>", "phoneBlacklist": phoneBlacklist.count]) }
 }
 
 /// Turns raw customer PII into what the warehouse stores: a keyed hash of the normalized phone and a
 /// masked name. The raw values never leave this type. Thread-safe (immutable).
-struct PIIProtector: Sendable {
+struct PIIProtector: Sendable, CustomReflectable {
+    var customMirror: Mirror { Mirror(self, children: ["key": "<redacted>"]) }
+
     private let key: [UInt8]
 
     init(key: [UInt8]) { self.key = key }

@@ -53,17 +53,29 @@ public struct ReportIngestor: Sendable {
     /// Ingests the file at `path`. `receivedAt` is the operator's statement of when it arrived (historical
     /// loads); nil means now, by the database server's clock. Rejections are returned, not thrown; thrown
     /// errors are infrastructure problems (database unreachable...), after which nothing was changed either.
-    public func ingest(path: String, displayName: String? = nil, receivedAt: Date? = nil) async throws -> IngestResult {
+    ///
+    /// `inTransaction`, when given, runs inside the file's transaction after an accepted merge (e.g. to record
+    /// an inbox receipt atomically with the data); if it throws, the file's changes roll back with it.
+    ///
+    /// `allowedStore`, when given, limits the file to that store's data: a file carrying any other store's
+    /// data throws `ReportStoreNotAllowed` before anything is merged (nothing changes).
+    public func ingest(path: String, displayName: String? = nil, receivedAt: Date? = nil, allowedStore: String? = nil,
+                       inTransaction: (@Sendable (isolated PostgresConnection, IngestResult) throws -> Void)? = nil) async throws -> IngestResult {
         let name = displayName ?? (path as NSString).lastPathComponent
         let checksum = try FileChecksum.sha256(path: path)
         let work = IngestWork(path: path, name: name, checksum: checksum, receivedAt: receivedAt,
-                              pii: PIIProtector(key: settings.piiKey), cardRules: ACardRules(blacklist: settings.phoneBlacklist))
+                              pii: PIIProtector(key: settings.piiKey), cardRules: ACardRules(blacklist: settings.phoneBlacklist),
+                              allowedStore: allowedStore)
         var attempt = 0
         while true {
             attempt += 1
             do {
                 let result = try await pool.withConnection { conn in
-                    try await conn.withTransaction { conn in try work.run(conn) }
+                    try await conn.withTransaction { conn in
+                        let result = try work.run(conn)
+                        try inTransaction?(conn, result)
+                        return result
+                    }
                 }
                 logger.info("ingested", metadata: [
                     "file": "\(name)", "store_days": "\(result.storeDays.count)",
@@ -74,12 +86,23 @@ public struct ReportIngestor: Sendable {
                 logger.notice("rejected", metadata: ["file": "\(name)", "issues": "\(rejected.issues.count)",
                                                      "rules": "\(Set(rejected.rules.map(\.rawValue)).sorted())"])
                 return .rejected(name, rejected)
-            } catch let error as PostgresError where attempt < 4 && (error.sqlState == .deadlockDetected || error.sqlState == .serializationFailure) {
+            } catch let error as PostgresError where attempt < 4 && (error.sqlState == .deadlockDetected || error.sqlState == .serializationFailure
+                                                                     || IngestWork.isConcurrentVIN(error)) {
                 logger.info("retrying after a transient conflict", metadata: ["file": "\(name)", "sqlstate": "\(error.sqlState!)"])
                 try await Task.sleep(for: .milliseconds(50 * attempt))
             }
         }
     }
+}
+
+/// Thrown by `ReportIngestor.ingest(allowedStore:)` when the file carries data of a store other than the
+/// allowed one; nothing was changed.
+public struct ReportStoreNotAllowed: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    /// The first other store found in the file.
+    public var store: String
+    public var allowedStore: String
+    public var description: String { "\(file) carries data of store \(store); only store \(allowedStore) is allowed" }
 }
 
 /// The work for one file, run inside its transaction on the connection's thread.
@@ -90,6 +113,7 @@ struct IngestWork: Sendable {
     let receivedAt: Date?
     let pii: PIIProtector
     let cardRules: ACardRules
+    var allowedStore: String? = nil
 
     func run(_ conn: isolated PostgresConnection) throws -> IngestResult {
         let received = try receivedAt ?? conn.runQuery("SELECT now()")[0].decode(Date.self, column: 0)
@@ -139,6 +163,9 @@ struct IngestWork: Sendable {
             encoding = summary.encoding ?? .utf8
             for (day, count) in summary.recordCounts { sections.append((day, kind, count)) }
         }
+        if let allowedStore, let other = sections.first(where: { $0.0.store != allowedStore }) {
+            throw ReportStoreNotAllowed(file: name, store: other.0.store, allowedStore: allowedStore)
+        }
         if sections.isEmpty {
             throw FileRejected(file: name, issues: [ValidationIssue(file: name, location: .wholeFile, field: nil, value: nil,
                                                                     rule: .required, message: "the file carries no report section")], isTruncated: false)
@@ -153,8 +180,12 @@ struct IngestWork: Sendable {
             }
         }
 
+        // Merges for sections the file does not carry would find empty staging tables: skip their
+        // statements (a CSV file carries one kind: ~15 statements and two temporary tables saved per file).
+        let kinds = Set(sections.map { $0.1 })
+
         // 2. Set-based checks that need the warehouse's state.
-        try checkVINs(conn)
+        if kinds.contains(.sales) { try checkVINs(conn) }
 
         // 3. Lock the store-days, then merge.
         _ = try conn.runQuery("""
@@ -169,9 +200,9 @@ struct IngestWork: Sendable {
             """)[0].decode(Int.self, column: 0)
         let sequence = try conn.runQuery("SELECT nextval('core.state_sequence')")[0].decode(Int.self, column: 0)
         let versions = try IngestMerge.versionsAndSubmissions(conn, fileID: fileID, received: received, name: name, checksum: checksum)
-        try IngestMerge.visits(conn, received: received)
-        try IngestMerge.prospects(conn, received: received, sequence: sequence)
-        try IngestMerge.sales(conn, received: received, sequence: sequence)
+        if kinds.contains(.visits) { try IngestMerge.visits(conn, received: received) }
+        if kinds.contains(.prospects) { try IngestMerge.prospects(conn, received: received, sequence: sequence) }
+        if kinds.contains(.sales) { try IngestMerge.sales(conn, received: received, sequence: sequence) }
         _ = try conn.runQuery("SELECT pg_notify('dealer_kpi_changes', \(name))")
 
         var counts: [SectionKind: Int] = [:]
@@ -179,6 +210,12 @@ struct IngestWork: Sendable {
         return IngestResult(file: name, rejection: nil, storeDays: versions,
                             visitRows: counts[.visits] ?? 0, prospectRows: counts[.prospects] ?? 0, saleRows: counts[.sales] ?? 0,
                             receivedAt: received)
+    }
+
+    /// A VIN stored by a concurrent file after `checkVINs` ran (the unique index caught it): retrying the
+    /// file re-runs the check, which then rejects it with `duplicate_id` like any other duplicate VIN.
+    static func isConcurrentVIN(_ error: PostgresError) -> Bool {
+        error.sqlState == .uniqueViolation && error.constraintName == "sales_order_vin_idx"
     }
 
     /// A VIN may belong to one order across all stores.
@@ -196,7 +233,10 @@ struct IngestWork: Sendable {
         var issues: [ValidationIssue] = []
         for row in rows {
             let (location, vin, store, order) = try row.decode((String, String, String, String).self)
-            issues.append(ValidationIssue(file: name, location: InputLocation.parse(location), field: "vin", value: vin, rule: .duplicateId,
+            // Staging keeps the record's location; a JSON issue points at the value, like the reader's ($.sales[0].vin).
+            var at = InputLocation.parse(location)
+            if case .jsonPath(let path) = at { at = .jsonPath(path + ".vin") }
+            issues.append(ValidationIssue(file: name, location: at, field: "vin", value: vin, rule: .duplicateId,
                                           message: "vin '\(vin)' already belongs to order '\(order)' of store \(store): a VIN is unique across all stores"))
         }
         throw FileRejected(file: name, issues: issues, isTruncated: rows.count >= 100)
