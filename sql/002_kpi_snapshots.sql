@@ -117,6 +117,7 @@ CREATE TABLE kpi.snapshot (
 );
 CREATE INDEX snapshot_store_idx ON kpi.snapshot (store_code, grain, period_start) WHERE store_code IS NOT NULL;
 CREATE INDEX snapshot_region_idx ON kpi.snapshot (level, grain, period_start, region_code);
+CREATE INDEX snapshot_computed_idx ON kpi.snapshot (computed_at);   -- freshness metric
 
 -- Superseded snapshot rows: HQ can see that a period was restated after a correction, and by which run.
 CREATE TABLE kpi.snapshot_history (

@@ -121,8 +121,11 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kpi_reader') THEN
         BEGIN
             CREATE ROLE kpi_reader NOLOGIN;
-        EXCEPTION WHEN insufficient_privilege THEN
-            RAISE NOTICE 'cannot create role kpi_reader (no CREATEROLE); create it with deploy/roles.sql';
+        EXCEPTION
+            WHEN insufficient_privilege THEN
+                RAISE NOTICE 'cannot create role kpi_reader (no CREATEROLE); create it with deploy/roles.sql';
+            WHEN duplicate_object OR unique_violation THEN
+                NULL; -- created meanwhile by a migration of another database in the same cluster
         END;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kpi_reader') THEN

@@ -86,6 +86,11 @@ struct SnapshotRefresh {
 
     func run(_ conn: isolated PostgresConnection) throws -> RefreshSummary {
         _ = try conn.runQuery("SELECT pg_advisory_xact_lock(\(SnapshotRefresher.lockKey))")
+        // The work tables are temporary, so the planner has no statistics for them and its row estimates
+        // (generate_series x cross joins) run into the billions: that triggered JIT compilation costing
+        // ~0.2-0.8 s per statement on a refresh of a handful of store-days. The statements are small set
+        // operations; JIT never pays off here.
+        _ = try conn.runQuery("SET LOCAL jit = off")
         let runID = try conn.runQuery("""
             INSERT INTO kpi.refresh_run (mode, instance) VALUES (\(requested.rawValue), \(instance)) RETURNING run_id
             """)[0].decode(Int.self, column: 0)
@@ -209,9 +214,14 @@ struct SnapshotRefresh {
 
     /// Recomputes everything rf_change names.
     private func runBatch(_ conn: isolated PostgresConnection, summary: inout RefreshSummary) throws {
+        // Statistics for the temporary work tables (autovacuum never analyzes them): without them the
+        // planner hashes the whole calendar and sp_day for a change of one store-day.
+        try conn.runScript("ANALYZE rf_horizon, rf_change")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.expandFactDays))
+        try conn.runScript("ANALYZE rf_fact_day")
         try conn.runScript(SnapshotSQL.recomputeSpDay)
         try conn.runScript(SnapshotSQL.expandPeriods)
+        try conn.runScript("ANALYZE rf_period, rf_stock")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.computeHeld))
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.computeSalespersonRows))
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.computeStoreRows))
