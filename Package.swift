@@ -16,6 +16,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Layer 0: the C library. Imported by `Postgres` only.
@@ -49,6 +54,8 @@ let package = Package(
             dependencies: ["CivilCalendar"],
             swiftSettings: strictSwift
         ),
+        // Cron expressions evaluated in IANA time zones (DST-correct), for the scheduler.
+        .target(name: "Cron", swiftSettings: strictSwift),
         // Synthetic corpora in the contract's formats, for the demo, tests and benchmarks.
         .target(name: "CorpusGenerator", dependencies: ["CivilCalendar"], swiftSettings: strictSwift),
         // Layer 2b: the warehouse domain (schema, ingest, aggregation, scoring).
@@ -68,11 +75,19 @@ let package = Package(
             name: "DealerKPIServices",
             dependencies: [
                 "Warehouse",
+                "DailyReport",
                 "CivilCalendar",
+                "Cron",
+                .product(name: "Crypto", package: "swift-crypto"),
                 "Postgres",
                 "LocalPostgres",
                 "CorpusGenerator",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSwift
         ),
@@ -124,6 +139,15 @@ let package = Package(
         .testTarget(
             name: "WarehouseTests",
             dependencies: ["Warehouse", "Postgres", "LocalPostgres", "DailyReport", "CorpusGenerator", "CivilCalendar", "TestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(name: "CronTests", dependencies: ["Cron"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "DealerKPIServicesTests",
+            dependencies: [
+                "DealerKPIServices", "Warehouse", "Postgres", "LocalPostgres", "CorpusGenerator", "CivilCalendar", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSwift
         ),
         // Shared by the integration tests: one throwaway cluster per test process.

@@ -23,10 +23,15 @@ struct GlobalOptions: ParsableArguments {
     var databaseURL: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: Logger.Level = .info
+    var logLevelOption: Logger.Level?
 
     @Option(name: .customLong("log-format"), help: "text or json (logs go to standard error).")
-    var logFormat: LogFormat = .text
+    var logFormatOption: LogFormat?
+
+    var logLevel: Logger.Level { logLevelOption ?? .info }
+    var logFormat: LogFormat { logFormatOption ?? .text }
+    var logLevelGiven: Bool { logLevelOption != nil }
+    var logFormatGiven: Bool { logFormatOption != nil }
 
     func bootstrap() -> Logger {
         LogSetup.bootstrap(level: logLevel, format: logFormat)
@@ -38,12 +43,6 @@ struct GlobalOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 extension LogFormat: ExpressibleByArgument {}
-
-/// A command that a later milestone completes: says so plainly and exits non-zero.
-struct NotYetAvailable: Error, CustomStringConvertible {
-    let command: String
-    var description: String { "`dealer-kpi \(command)` is not available in this build yet." }
-}
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create or upgrade the warehouse schema.")
@@ -105,27 +104,39 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Configuration file.") var config: String?
     @Option(help: "Inbox directory.") var inbox: String?
-    @Option(help: "HTTP listen address.") var http: String = "127.0.0.1:8700"
-    func run() async throws { throw NotYetAvailable(command: "serve") }
+    @Option(help: "HTTP listen address HOST:PORT (default 127.0.0.1:8700).") var http: String?
+
+    func run() async throws {
+        var configuration = try DaemonConfiguration.load(file: config, databaseURLFlag: global.databaseURL, inboxFlag: inbox, httpFlag: http)
+        if global.logLevelGiven { configuration.logLevel = global.logLevel }
+        if global.logFormatGiven { configuration.logFormat = global.logFormat }
+        LogSetup.bootstrap(level: configuration.logLevel, format: configuration.logFormat)
+        try await DealerKPIDaemon.run(configuration, logger: Logger(label: "dealer-kpi"))
+    }
 }
 
 struct Demo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Zero-setup demonstration on an embedded PostgreSQL.")
+    static let configuration = CommandConfiguration(abstract: "Zero-setup demonstration on an embedded PostgreSQL: sample data, ingest, aggregation, the daemon.")
     @OptionGroup var global: GlobalOptions
-    func run() async throws { throw NotYetAvailable(command: "demo") }
-}
+    @Option(name: .customLong("data-dir"), help: "Where the demo keeps its cluster, corpus and inbox (default: DEALER_KPI_DEMO_DIR or /var/tmp/dealer-kpi-demo).")
+    var dataDirectory: String?
+    @Option(help: "Stores in the sample corpus.") var stores: Int = 12
+    @Option(help: "Business days in the sample corpus (ending yesterday).") var days: Int = 60
+    @Option(help: "HTTP listen address HOST:PORT.") var http: String = "127.0.0.1:8700"
+    @Flag(name: .customLong("exit-when-done"), help: "Exit after ingesting and aggregating instead of serving until Ctrl-C.")
+    var exitWhenDone = false
 
-struct Tokens: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Issue and revoke store API tokens.")
-    func run() async throws { throw NotYetAvailable(command: "tokens") }
-}
-
-struct Schedule: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage job schedules.")
-    func run() async throws { throw NotYetAvailable(command: "schedule") }
-}
-
-struct Jobs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run jobs by hand and show their history.")
-    func run() async throws { throw NotYetAvailable(command: "jobs") }
+    func run() async throws {
+        let logger = global.bootstrap()
+        var demo = DealerKPIServices.Demo(dataDirectory: dataDirectory ?? DealerKPIServices.Demo.defaultDataDirectory)
+        demo.stores = stores
+        demo.days = days
+        demo.exitWhenDone = exitWhenDone
+        guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]) else {
+            throw ValidationError("--http must be HOST:PORT")
+        }
+        demo.httpHost = String(http[..<colon])
+        demo.httpPort = port
+        try await demo.run(logger: logger)
+    }
 }
