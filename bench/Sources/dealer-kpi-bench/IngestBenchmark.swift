@@ -1,0 +1,360 @@
+import CivilCalendar
+import DailyReport
+import Foundation
+import LocalPostgres
+import Logging
+import Postgres
+import Warehouse
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// bench/ingest: rows/s of `ReportIngestor.ingest` end to end (parse, validate, COPY to staging, merge,
+/// change log) over a corpus's visits files, against two baselines measured in the same run on the same
+/// server and the same fact table `core.visit`:
+/// - A: `psql \copy` of the same visit rows (all columns filled, deduplicated to the rows ingest leaves
+///   stored) into `core.visit`;
+/// - B: one parameterized INSERT per row through `PostgresConnection.execute`, one transaction, for a sample.
+/// And the peak RSS of the ingest process (a child: `dealer-kpi-bench ingest-only`) for each corpus size.
+struct IngestBenchmark {
+    let workdir: URL
+    /// Corpus sizes in visit rows (prefixes of the corpus, whole files); the largest is the measured run.
+    let sizes: [Int]
+    let insertSample: Int
+    let copyRuns: Int
+    /// Runs of ours at the largest size (each in a fresh database); the rate is their median.
+    let oursRuns: Int
+    let stores: Int
+    let days: Int
+    let traffic: Double
+    /// Development aid: measure ours (and its peak RSS) only.
+    var oursOnly = false
+    /// What-if for a schema proposal: drop core.visit's foreign keys in the bench databases (every measured
+    /// path, ours and both baselines, then skips the per-row referential checks). Not the shipped schema.
+    var dropVisitForeignKeys = false
+    let seed: UInt64 = 7
+
+    func run() async throws {
+        let cluster = try BenchCluster.start(in: workdir)
+        let corpus = try IngestCorpus.ensure(workdir: workdir, stores: stores, days: days, traffic: traffic, seed: seed)
+        let target = sizes.max()!
+        guard corpus.visitRows >= target else {
+            throw BenchError("the corpus has \(corpus.visitRows) visit rows, fewer than \(target): raise --days or --traffic")
+        }
+        let allFiles = try IngestCorpus.visitFiles(corpus: corpus.directory)
+        print("corpus: \(corpus.directory.path): \(corpus.visitRows) visit rows in \(allFiles.count) CSV visits files"
+              + " (\(corpus.csvFiles) CSV files in all, \(corpus.gb18030Files) GB18030); the corpus also has"
+              + " \(corpus.allVisitRows - corpus.visitRows) visit rows in JSON reports, \(corpus.prospectRows) prospect"
+              + " and \(corpus.salesRows) sales rows (CSV and JSON), not ingested"
+              + (corpus.generatedSeconds.map { String(format: "; generated in %.1f s", $0) } ?? "; reused"))
+
+        // 1 + 4. Ours, as a child process per size (smallest first), each in a fresh database; the largest
+        // size `oursRuns` times. The last run of the largest size leaves its database for the baselines.
+        var runs: [Int: ChildRun] = [:]
+        var targetRuns: [ChildRun] = []
+        for size in sizes.sorted() + Array(repeating: target, count: max(0, oursRuns - 1)) {
+            let db = "bench_ingest_\(size)"
+            let masterSeconds = try await prepareDatabase(cluster, db, corpus: corpus)
+            let run = try runChild(corpus: corpus, conninfo: cluster.connectionString(database: db), maxVisitRows: size)
+            if size == target { targetRuns.append(run) }
+            if (runs[size]?.peakRSSMB ?? -1) < run.peakRSSMB { runs[size] = run } // peak RSS: the highest of a size's runs
+            print(String(format: "ours (size %d): %d visit rows from %d files (%d store-days) in %.2f s = %.0f rows/s; slowest file %.3f s;"
+                         + " process wall %.2f s, peak RSS %.1f MB; master data loaded beforehand in %.2f s",
+                         size, run.visitRows, run.files, run.storeDays, run.seconds, Double(run.visitRows) / run.seconds,
+                         run.slowestFile, run.wallSeconds, run.peakRSSMB, masterSeconds))
+        }
+        if dropVisitForeignKeys { print("NOTE: what-if run: core.visit has no foreign keys in these databases (--drop-visit-fks)") }
+        let ours = targetRuns.last!
+        let oursSeconds = median(targetRuns.map(\.seconds))
+        let oursRate = Double(ours.visitRows) / oursSeconds
+        if oursOnly { return }
+
+        // 2. Baseline A: psql \copy of the same rows into core.visit, in the database ours just filled.
+        let db = "bench_ingest_\(target)"
+        let conn = try await PostgresConnection.connect(cluster.configuration(database: db))
+        let (stored, oursDigest) = try await visitDigest(conn)
+        // Phase: the client-side share: parse and validate the same files (with the reference data), no database.
+        let parseSeconds = try await parseOnly(conn, Array(allFiles.prefix(ours.files)))
+        print(String(format: "phase: parse + validate only (client, no database): %.2f s = %.0f rows/s, %.0f%% of ours' time",
+                     parseSeconds, Double(ours.visitRows) / parseSeconds, parseSeconds / oursSeconds * 100))
+        let submission = try await createSubmission(conn)
+        let copyFile = workdir.appending(path: "visit-rows.copy")
+        let prepared = try writeCopyFile(Array(allFiles.prefix(ours.files)), submission: submission, to: copyFile)
+        guard prepared.rows == stored else {
+            throw BenchError("the COPY file has \(prepared.rows) rows but ingest stored \(stored) in core.visit")
+        }
+        var copySeconds: [Double] = []
+        for run in 0..<max(1, copyRuns) {
+            try await conn.executeScript("TRUNCATE core.visit; CHECKPOINT")
+            copySeconds.append(try BenchCluster.psql(cluster, database: db, command: "\\copy core.visit FROM '\(copyFile.path)'"))
+            if run == 0 {
+                // Ours stored exactly the rows derived here independently (every column but submission_id).
+                let (n, digest) = try await visitDigest(conn)
+                guard n == prepared.rows, digest == oursDigest else {
+                    throw BenchError("core.visit after ingest differs from the expected rows (digest \(oursDigest) vs \(digest), \(n) rows)")
+                }
+            }
+        }
+        let copyRate = Double(prepared.rows) / median(copySeconds)
+        print(String(format: "psql \\copy: %d rows (%d bytes as COPY text) into core.visit, %d runs, median %.2f s = %.0f rows/s",
+                     prepared.rows, prepared.bytes, copyRuns, median(copySeconds), copyRate))
+
+        // 3. Baseline B: one INSERT per row, one transaction, for a sample.
+        try await conn.executeScript("TRUNCATE core.visit; CHECKPOINT")
+        let sample = prepared.sample
+        let insertStarted = Date()
+        try await conn.executeScript("BEGIN")
+        for r in sample {
+            try await conn.execute("""
+                INSERT INTO core.visit (store_code, business_date, visit_id, channel, purpose, salesperson_code, model_code,
+                    party_size, existing_card, existing_order, new_card, test_drive, walkin_group, phone_group, revisit,
+                    submission_id, source_line)
+                VALUES (\(r.store), \(r.date), \(r.id), \(r.channel), \(r.purpose), \(r.salesperson), \(r.model), \(r.partySize),
+                    \(r.existingCard), \(r.existingOrder), \(r.newCard), \(r.testDrive), \(r.walkIn), \(r.phone), \(r.revisit),
+                    \(submission), \(r.sourceLine))
+                """)
+        }
+        try await conn.executeScript("COMMIT")
+        let insertSeconds = Date().timeIntervalSince(insertStarted)
+        let insertRate = Double(sample.count) / insertSeconds
+        print(String(format: "INSERT per row: %d rows (sample; rate extrapolated) in %.2f s = %.0f rows/s", sample.count, insertSeconds, insertRate))
+        await conn.close()
+        try? FileManager.default.removeItem(at: copyFile)
+
+        print("check: core.visit after ingest holds exactly the \(stored) rows derived independently from the same files (count and digest of every column but submission_id)")
+        let ratio = oursRate / copyRate
+        let speedup = oursRate / insertRate
+        print(String(format: "ours (median of %d run(s) of %d rows): %.2f s", targetRuns.count, ours.visitRows, oursSeconds))
+        print(String(format: "ours %.0f rows/s: %.3f x psql \\copy (goal >= 0.5), %.1f x INSERT per row (goal >= 20)", oursRate, ratio, speedup))
+        print(String(format: "for scale: psql \\copy itself is %.1f x INSERT per row into core.visit in this run", copyRate / insertRate))
+        var rss: [String: Double] = [:]
+        for (size, run) in runs { rss[String(size)] = (run.peakRSSMB * 10).rounded() / 10 }
+        print("peak RSS of the ingest process: " + runs.keys.sorted().map { String(format: "%d rows %.1f MB", runs[$0]!.visitRows, runs[$0]!.peakRSSMB) }.joined(separator: ", "))
+        print(jsonLine([
+            "bench": "ingest", "visit_rows": ours.visitRows, "files": ours.files, "ours_seconds": targetRuns.map(\.seconds),
+            "ours_rows_per_s": Int(oursRate),
+            "psql_copy_rows": prepared.rows, "psql_copy_seconds": copySeconds, "psql_copy_rows_per_s": Int(copyRate),
+            "ratio_vs_copy": (ratio * 1000).rounded() / 1000,
+            "insert_sample_rows": sample.count, "insert_seconds": insertSeconds, "insert_rows_per_s": Int(insertRate),
+            "speedup_vs_insert": (speedup * 10).rounded() / 10, "copy_vs_insert": (copyRate / insertRate * 10).rounded() / 10,
+            "peak_rss_mb": rss, "parse_validate_seconds": parseSeconds,
+            "goal": "ratio_vs_copy >= 0.5, speedup_vs_insert >= 20, peak_rss flat",
+        ]))
+    }
+
+    // MARK: databases
+
+    /// A fresh database with the schema and the corpus's master data; returns the master-data load time.
+    private func prepareDatabase(_ cluster: LocalPostgresCluster, _ db: String, corpus: IngestCorpus) async throws -> Double {
+        let admin = try await PostgresConnection.connect(cluster.configuration())
+        try await admin.executeScript("DROP DATABASE IF EXISTS \(db)")
+        try await admin.executeScript("CREATE DATABASE \(db)")
+        await admin.close()
+        let conn = try await PostgresConnection.connect(cluster.configuration(database: db))
+        var quiet = Logger(label: "dealer-kpi-bench")
+        quiet.logLevel = .warning
+        _ = try await WarehouseSchema.migrator(logger: quiet).migrate(on: conn)
+        if dropVisitForeignKeys {
+            try await conn.executeScript("""
+                DO $$ DECLARE c record; BEGIN
+                  FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = 'core.visit'::regclass AND contype = 'f' LOOP
+                    EXECUTE format('ALTER TABLE core.visit DROP CONSTRAINT %I', c.conname);
+                  END LOOP;
+                END $$
+                """)
+        }
+        let pool = PostgresConnectionPool(configuration: cluster.configuration(database: db), options: .init(maximumConnections: 1), logger: quiet)
+        let started = Date()
+        let results = try await MasterDataLoader(pool: pool, logger: quiet).load(paths: corpus.masterFiles)
+        let seconds = Date().timeIntervalSince(started)
+        await pool.shutdown()
+        if let bad = results.first(where: { !$0.isAccepted }) {
+            throw BenchError("master file \(bad.file) rejected: \(bad.rejection!.issues.prefix(3).map { "\($0)" })")
+        }
+        try await conn.executeScript("VACUUM ANALYZE")
+        try await conn.executeScript("CHECKPOINT")
+        await conn.close()
+        return seconds
+    }
+
+    /// Seconds to stream the files through the CSV reader with the warehouse's reference data (what ingest
+    /// does before a row reaches COPY).
+    private func parseOnly(_ conn: PostgresConnection, _ files: [IngestCorpus.VisitFile]) async throws -> Double {
+        var stores: [ReferenceData.Store] = []
+        for row in try await conn.query("SELECT store_code, region_code, opened_on, closed_on FROM core.store") {
+            let (code, region, opened, closed) = try row.decode((String, String, CalendarDate, CalendarDate?).self)
+            stores.append(.init(code: code, regionCode: region, openedOn: opened, closedOn: closed))
+        }
+        let salespeople = try await conn.query("SELECT salesperson_code FROM core.salesperson").map { try $0.decode(String.self, column: 0) }
+        let models = try await conn.query("SELECT model_code FROM core.model").map { try $0.decode(String.self, column: 0) }
+        let reference = ReferenceData(stores: stores, salespeople: salespeople, models: models,
+                                      receiptDay: CalendarDate(year: 2100, month: 1, day: 1)!)
+        var rows = 0
+        let started = Date()
+        for f in files {
+            let summary = ReportReader.streamCSV(path: f.path, reference: reference) { (_, _) throws(Never) in
+                rows += 1
+            }
+            if let r = summary.rejection { throw BenchError("\(f.path): \(r.issues.prefix(3).map { "\($0)" })") }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        guard rows > 0 else { throw BenchError("no rows parsed") }
+        return seconds
+    }
+
+    /// Row count and an order-independent digest of core.visit over every column but submission_id.
+    private func visitDigest(_ conn: PostgresConnection) async throws -> (Int, String) {
+        let row = try await conn.query("""
+            SELECT count(*), coalesce(sum(hashtextextended(row(store_code, business_date, visit_id, channel, purpose,
+                salesperson_code, model_code, party_size, existing_card, existing_order, new_card, test_drive,
+                walkin_group, phone_group, revisit, source_line)::text, 0)::numeric), 0)::text
+            FROM core.visit
+            """)[0]
+        return (try row.decode(Int.self, column: 0), try row.decode(String.self, column: 1))
+    }
+
+    /// One submission the baseline rows point to (core.visit.submission_id is NOT NULL REFERENCES).
+    private func createSubmission(_ conn: PostgresConnection) async throws -> Int {
+        let fileID = try await conn.query("""
+            INSERT INTO core.ingested_file (file_name, checksum, form, encoding, received_at, row_count)
+            VALUES ('baseline.copy', 'none', 'csv_visits', 'UTF-8', now(), 0) RETURNING file_id
+            """)[0].decode(Int.self, column: 0)
+        return try await conn.query("""
+            INSERT INTO core.report_submission (store_code, business_date, version, received_at, due_at, on_time, file_id,
+                source_file, source_checksum, visit_rows)
+            SELECT store_code, opened_on, 1000, now(), now(), false, \(fileID), 'baseline.copy', 'none', 0
+            FROM core.store ORDER BY store_code LIMIT 1
+            RETURNING submission_id
+            """)[0].decode(Int.self, column: 0)
+    }
+
+    // MARK: the child
+
+    struct ChildRun {
+        var files: Int
+        var visitRows: Int
+        var storeDays: Int
+        var seconds: Double
+        var slowestFile: Double
+        var wallSeconds: Double
+        var peakRSSMB: Double
+    }
+
+    /// Runs `dealer-kpi-bench ingest-only` and reads its peak RSS from wait4(2).
+    private func runChild(corpus: IngestCorpus, conninfo: String, maxVisitRows: Int) throws -> ChildRun {
+        let result = workdir.appending(path: "ingest-only-\(maxVisitRows).json")
+        try? FileManager.default.removeItem(at: result)
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let argv = [me, "ingest-only", "--corpus", corpus.directory.path, "--conninfo", conninfo,
+                    "--max-visit-rows", String(maxVisitRows), "--result", result.path]
+        let (status, maxRSSKB, wall) = try spawnAndWait(argv)
+        guard status == 0 else { throw BenchError("ingest-only exited with status \(status)") }
+        let data = try Data(contentsOf: result)
+        guard let o = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let files = o["files"] as? Int, let rows = o["visit_rows"] as? Int, let days = o["store_days"] as? Int,
+              let seconds = o["seconds"] as? Double, let slowest = o["slowest_file_seconds"] as? Double else {
+            throw BenchError("bad ingest-only result")
+        }
+        return ChildRun(files: files, visitRows: rows, storeDays: days, seconds: seconds, slowestFile: slowest,
+                        wallSeconds: wall, peakRSSMB: Double(maxRSSKB) / 1024)
+    }
+
+    private func spawnAndWait(_ argv: [String]) throws -> (status: Int32, maxRSSKB: Int, seconds: Double) {
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        let started = Date()
+        let rc = cArgs.withUnsafeBufferPointer { posix_spawn(&pid, argv[0], nil, nil, $0.baseAddress!, environ) }
+        guard rc == 0 else { throw BenchError("posix_spawn failed: \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            guard errno == EINTR else { throw BenchError("wait4 failed: \(String(cString: strerror(errno)))") }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let exit: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return (exit, usage.ru_maxrss, seconds) // ru_maxrss: KiB on Linux
+    }
+
+    // MARK: the baseline rows
+
+    struct Row {
+        var store: String, date: CalendarDate, id: String, channel: String, purpose: String, salesperson: String
+        var model: String?, partySize: Int, existingCard: String?, existingOrder: Bool, newCard: String?, testDrive: Bool
+        var walkIn: Bool, phone: Bool, revisit: Bool, sourceLine: String
+    }
+
+    /// Writes the visit rows ingest leaves stored (for each store-day, the rows of the last file carrying it:
+    /// a correction replaces the day) as COPY text with every core.visit column, in core.visit's column order.
+    /// Returns the row count, the bytes and the first `insertSample` rows.
+    private func writeCopyFile(_ files: [IngestCorpus.VisitFile], submission: Int, to url: URL) throws -> (rows: Int, bytes: Int, sample: [Row]) {
+        // Pass 1: the last file carrying each store-day.
+        var lastFile: [StoreDay: Int] = [:]
+        for (k, f) in files.enumerated() {
+            let summary = ReportReader.streamCSV(path: f.path, reference: nil) { (_, _) throws(Never) in }
+            if let r = summary.rejection { throw BenchError("\(f.path): \(r.issues.prefix(3).map { "\($0)" })") }
+            for day in summary.recordCounts.keys { lastFile[day] = k }
+        }
+        // Pass 2: write.
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        var out = CopyText()
+        var rows = 0, bytes = 0
+        var sample: [Row] = []
+        let submissionText = String(submission)
+        for (k, f) in files.enumerated() {
+            _ = ReportReader.streamCSV(path: f.path, reference: nil) { (day: StoreDay, record: ReportRecord) throws(Never) in
+                guard lastFile[day] == k, case .visit(let v) = record else { return }
+                let c = VisitCounting.classify(v)
+                let row = Row(store: day.store, date: day.businessDate, id: v.id, channel: v.channel.rawValue, purpose: v.purpose.rawValue,
+                              salesperson: v.salesperson, model: v.model, partySize: v.partySize, existingCard: v.existingCard,
+                              existingOrder: v.existingOrder, newCard: v.newCard, testDrive: v.testDrive, walkIn: c.walkInGroup,
+                              phone: c.phoneGroup, revisit: c.revisit, sourceLine: v.origin.location.description)
+                out.field(row.store); out.field(row.date.description); out.field(row.id); out.field(row.channel)
+                out.field(row.purpose); out.field(row.salesperson); out.field(row.model); out.field(String(row.partySize))
+                out.field(row.existingCard); out.bool(row.existingOrder); out.field(row.newCard); out.bool(row.testDrive)
+                out.bool(row.walkIn); out.bool(row.phone); out.bool(row.revisit); out.field(submissionText)
+                out.field(row.sourceLine); out.endRow()
+                rows += 1
+                if sample.count < insertSample { sample.append(row) }
+            }
+            if out.bytes.count > 1 << 20 {
+                try handle.write(contentsOf: out.bytes)
+                bytes += out.bytes.count
+                out.bytes.removeAll(keepingCapacity: true)
+            }
+        }
+        try handle.write(contentsOf: out.bytes)
+        bytes += out.bytes.count
+        try handle.close()
+        return (rows, bytes, sample)
+    }
+}
+
+/// COPY text format: tab-separated, `\N` for NULL, backslash escapes.
+struct CopyText {
+    var bytes: [UInt8] = []
+    private var first = true
+
+    mutating func field(_ s: String?) {
+        if !first { bytes.append(0x09) }
+        first = false
+        guard let s else { bytes.append(contentsOf: [0x5C, 0x4E]); return }
+        for b in s.utf8 {
+            switch b {
+            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
+            case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
+            default: bytes.append(b)
+            }
+        }
+    }
+
+    mutating func bool(_ b: Bool) { field(b ? "t" : "f") }
+
+    mutating func endRow() {
+        bytes.append(0x0A)
+        first = true
+    }
+}
