@@ -91,6 +91,10 @@ struct SnapshotRefresh {
         // ~0.2-0.8 s per statement on a refresh of a handful of store-days. The statements are small set
         // operations; JIT never pays off here.
         _ = try conn.runQuery("SET LOCAL jit = off")
+        // Every statement here is a bulk set operation over unanalyzed temporary tables and CTEs; with
+        // their guessed row counts the planner chose nested loops between CTE scans (quadratic: a 20-store
+        // rebuild took 30 s in one statement). Hash and merge joins are right for all of them.
+        _ = try conn.runQuery("SET LOCAL enable_nestloop = off")
         let runID = try conn.runQuery("""
             INSERT INTO kpi.refresh_run (mode, instance) VALUES (\(requested.rawValue), \(instance)) RETURNING run_id
             """)[0].decode(Int.self, column: 0)

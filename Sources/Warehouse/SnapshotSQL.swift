@@ -95,6 +95,10 @@ enum SnapshotSQL {
 
     /// The store periods (five grains) that contain a changed day and overlap the horizon, with their
     /// in-horizon part [lo, hi]; and the dates whose held-card stock they need.
+    ///
+    /// A changed day outside the horizon still matters when a period containing it overlaps the horizon (a plan
+    /// or an expense of the month before the horizon starts or after it ends changes the quarter and the year):
+    /// changed days are clipped to the years the horizon touches, not to the horizon itself.
     static let expandPeriods = """
         INSERT INTO rf_period (store_code, grain, period_start, period_end, lo, hi)
         SELECT DISTINCT x.store_code, g.grain, g.period_start, g.period_end,
@@ -102,7 +106,9 @@ enum SnapshotSQL {
         FROM (
             SELECT c.store_code, d::date AS day
             FROM rf_change c, rf_horizon h,
-                 generate_series(greatest(c.first_date, h.hs), least(coalesce(c.last_date, h.he), h.he), interval '1 day') AS d
+                 generate_series(greatest(c.first_date, date_trunc('year', h.hs)::date),
+                                 least(coalesce(c.last_date, h.he), (date_trunc('year', h.he) + interval '1 year - 1 day')::date),
+                                 interval '1 day') AS d
             UNION
             SELECT store_code, day FROM rf_fact_day
         ) x

@@ -272,6 +272,97 @@ struct SnapshotMeasureTests {
         }
     }
 
+    /// Plans and expenses of months outside the horizon (2025-11, 2026-02) still count in its quarters and
+    /// years; loaded after the snapshots exist, an incremental refresh must pick them up.
+    @Test func plansAndExpensesOfMonthsOutsideTheHorizonReachItsQuartersAndYears() async throws {
+        try await SnapshotWarehouse.with { wh in
+            try await SnapNetwork.loadMaster(wh)
+            try await wh.ingest(SnapNetwork.a2Dec22, receivedAt: "2025-12-22T21:00:00+08:00")
+            try await wh.ingest(SnapNetwork.a1Dec22, receivedAt: "2025-12-22T21:30:00+08:00")
+            try await wh.ingest(SnapNetwork.b1Dec22, receivedAt: "2025-12-23T09:00:00+08:00")
+            try await wh.ingest(SnapNetwork.a1Jan05(correctedV3: false), receivedAt: "2026-01-05T21:30:00+08:00")
+            try await wh.refresh()
+            // Horizon 2025-12-22..2026-01-05. Before: A1's 2025-Q4 plan Nov 1 + Dec 3 = 4, 2026-Q1 Jan 1 + Feb 3 = 4.
+            var t = try await wh.kpis(where: "grain IN ('quarter', 'year')")
+            #expect(t.value("store", "quarter", "2025-10-01", "A1", "PLAN_DELIVERIES") == 4)
+            #expect(t.value("store", "quarter", "2026-01-01", "A1", "PLAN_DELIVERIES") == 4)
+
+            try await wh.load([("plans.csv", """
+                month,store_code,salesperson_code,kpi,value
+                2025-11,A1,A1-01,PLAN_DELIVERIES,2
+                2026-02,A1,A1-01,PLAN_DELIVERIES,5
+                2026-03,B1,,EXPENSE_BUDGET,800
+
+                """),
+                ("expenses.csv", """
+                month,store_code,amount
+                2025-10,B1,700
+                2026-02,A1,3000
+
+                """)])
+            let s = try await wh.refresh()
+            #expect(s.mode == .incremental)
+            t = try await wh.kpis(where: "grain IN ('quarter', 'year')")
+            // A1 2025-Q4 and 2025: Nov 2 + Dec (2 + 1) = 5; 2026-Q1 and 2026: Jan 1 + Feb 5 = 6.
+            #expect(t.value("store", "quarter", "2025-10-01", "A1", "PLAN_DELIVERIES") == 5)
+            #expect(t.value("store", "year", "2025-01-01", "A1", "PLAN_DELIVERIES") == 5)
+            #expect(t.value("salesperson", "quarter", "2026-01-01", "A1/A1-01", "PLAN_DELIVERIES") == 6)
+            #expect(t.value("store", "quarter", "2026-01-01", "A1", "PLAN_DELIVERIES") == 6)
+            #expect(t.value("national", "year", "2026-01-01", "", "PLAN_DELIVERIES") == 6)
+            // A1 2026-Q1 expense: Jan 9000 + Feb 3000 = 12000. B1 2025-Q4 expense: Oct 700 + Dec 5000 = 5700;
+            // B1 2026-Q1 budget: Mar 800 (no expense: 0): variance (0 - 800) / 800.
+            #expect(t.value("store", "quarter", "2026-01-01", "A1", "EXPENSE") == 12000)
+            #expect(t.value("store", "quarter", "2025-10-01", "B1", "EXPENSE") == 5700)
+            #expect(t.value("region", "year", "2025-01-01", "S", "EXPENSE") == 5700)
+            let variance = t["store", "year", "2026-01-01", "B1", "EXPENSE_VARIANCE"]
+            #expect(snapClose(variance?.numerator, -800) && snapClose(variance?.denominator, 800), "\(String(describing: variance))")
+
+            let full = try await wh.refresh(.full)
+            #expect(full.written == 0 && full.superseded == 0, "the incremental refresh missed changes: \(full)")
+        }
+    }
+
+    /// Master-data changes after the snapshots exist: B1 moves to region N, A1-02 leaves on 2026-01-01 (last day
+    /// 12-31). An incremental refresh restates every affected row, as a full rebuild would.
+    @Test func masterDataChangesRestateIncrementally() async throws {
+        try await SnapshotWarehouse.with { wh in
+            try await SnapNetwork.loadMaster(wh)
+            try await wh.ingest(SnapNetwork.a2Dec22, receivedAt: "2025-12-22T21:00:00+08:00")
+            try await wh.ingest(SnapNetwork.a1Dec22, receivedAt: "2025-12-22T21:30:00+08:00")
+            try await wh.ingest(SnapNetwork.b1Dec22, receivedAt: "2025-12-23T09:00:00+08:00")
+            try await wh.ingest(SnapNetwork.a1Dec29, receivedAt: "2025-12-30T11:00:00+08:00")
+            try await wh.ingest(SnapNetwork.b1Dec31, receivedAt: "2025-12-31T20:00:00+08:00")
+            try await wh.ingest(SnapNetwork.a1Jan05(correctedV3: false), receivedAt: "2026-01-05T21:30:00+08:00")
+            try await wh.refresh()
+
+            try await wh.load([
+                ("stores.csv", SnapNetwork.stores.replacingOccurrences(of: "B1,南区一店,S,", with: "B1,南区一店,N,")),
+                ("salespeople.csv", SnapNetwork.salespeople(moverStore: "A1").replacingOccurrences(of: "A1-02,李娜,A1,2020-01-01,", with: "A1-02,李娜,A1,2020-01-01,2026-01-01")),
+            ])
+            let s = try await wh.refresh()
+            #expect(s.mode == .incremental)
+            let t = try await wh.kpis(where: "grain <> 'day' OR period_start IN ('2026-01-02', '2026-01-05')")
+            // Region S has no store left: no rows at all. N now sums all three stores: its December traffic is
+            // A1 5 + A2 2 + B1 2 = 9, the national value.
+            #expect(try await wh.int("SELECT count(*) FROM kpi.snapshot WHERE level = 'region' AND entity = 'S'") == 0)
+            #expect(t.value("region", "month", "2025-12-01", "N", "TRAFFIC") == 9)
+            #expect(t.value("national", "month", "2025-12-01", "", "TRAFFIC") == 9)
+            #expect(t["store", "month", "2025-12-01", "B1", "TRAFFIC"]?.regionCode == "N")
+            #expect(t["salesperson", "month", "2025-12-01", "B1/B1-01", "TRAFFIC"]?.regionCode == "N")
+            #expect(t["region", "month", "2025-12-01", "N", "TRAFFIC"]?.rank == 1 && t["region", "month", "2025-12-01", "N", "TRAFFIC"]?.peerCount == 1)
+            // A1-02 left: in January only the periods of its 01-05 facts (order O4 delivered) keep a row. Active at
+            // A1 (MV stays at A1 in this test): A1-01, A1-02, MV on 12-31; A1-01, MV on 01-31.
+            #expect(t["salesperson", "day", "2026-01-02", "A1/A1-02", "TRAFFIC"] == nil)
+            #expect(t.value("salesperson", "day", "2026-01-05", "A1/A1-02", "DELIVERIES") == 1)
+            #expect(t.value("salesperson", "month", "2026-01-01", "A1/A1-02", "DELIVERIES") == 1)
+            #expect(t.value("store", "month", "2026-01-01", "A1", "ACTIVE_SALESPEOPLE") == 2)
+            #expect(t.value("store", "month", "2025-12-01", "A1", "ACTIVE_SALESPEOPLE") == 3)
+
+            let full = try await wh.refresh(.full)
+            #expect(full.written == 0 && full.superseded == 0, "the incremental refresh missed changes: \(full)")
+        }
+    }
+
     func checkFinal(_ wh: SnapshotWarehouse, _ t: SnapKPITable) async throws {
         try await checkRowsExist(wh, t)
         checkSalespersonRows(t)
@@ -515,6 +606,36 @@ struct SnapshotMeasureTests {
                        avgDealPrice: (0, 0), discountRate: (0, 0), collection: (0, 0)),
             snapStoreKPIs(expected: 2, onTime: 1, received: 1, corrected: 0, active: 4,
                           timeliness: (1, 2), accuracy: (1, 1), unitsPerSalesperson: (0, 4))))
+        // Region N in 2025-Q4: December's facts (nothing earlier); plans A1 (Nov 1 + Dec 3) + A2 5 = 9 deliveries.
+        snapExpectRow(t, "region", "quarter", "2025-10-01", "N", snapMerge(
+            snapFacts(walkin: 6, phone: 1, traffic: 7, revisits: 1, testDrives: 4, newCards: 2, invalid: 1, held: 1, lost: 1,
+                      orders: 3, deliveries: 1, revenue: 80000, collected: 80000),
+            snapRatios(capture: (2, 7), testDrive: (4, 6), close: (3, 7), loss: (1, 4), cancel: (0, 3), invalidCard: (1, 3),
+                       avgDealPrice: (80000, 1), discountRate: (0, 0), collection: (80000, 80000)),
+            snapStoreKPIs(expected: 20, onTime: 2, received: 3, corrected: 0, active: 4,
+                          timeliness: (2, 20), accuracy: (3, 3), unitsPerSalesperson: (1, 4)),
+            ["EXPENSE": .m(11000), "EXPENSE_BUDGET": .m(10000), "PLAN_DELIVERIES": .m(9), "PLAN_REVENUE": .m(100000),
+             "PLAN_NEW_A_CARDS": .m(3), "PLAN_ACHIEVEMENT": .r(1, 9), "REVENUE_ACHIEVEMENT": .r(80000, 100000),
+             "PLAN_DEVIATION": .r(9 - 1, 9), "EXPENSE_VARIANCE": .r(1000, 10000)]))
+        // Region S in 2026 = B1's January: no report (6 expected days), KB2 held; no plan, no expense input.
+        snapExpectRow(t, "region", "year", "2026-01-01", "S", snapMerge(
+            snapFacts(held: 1),
+            snapRatios(capture: (0, 0), testDrive: (0, 0), close: (0, 0), loss: (0, 0), cancel: (0, 0), invalidCard: (0, 0),
+                       avgDealPrice: (0, 0), discountRate: (0, 0), collection: (0, 0)),
+            snapStoreKPIs(expected: 6, onTime: 0, received: 0, corrected: 0, active: 1,
+                          timeliness: (0, 6), accuracy: (0, 0), unitsPerSalesperson: (0, 1)),
+            ["EXPENSE": .m(0)]))
+        // National 2025-Q4 = national December (below) with the quarter's plans: deliveries 4 (A1) + 5 (A2) = 9.
+        snapExpectRow(t, "national", "quarter", "2025-10-01", "", snapMerge(
+            snapFacts(walkin: 8, phone: 1, traffic: 9, revisits: 1, testDrives: 5, newCards: 4, invalid: 1, held: 2, lost: 2,
+                      orders: 4, cancellations: 1, deliveries: 1, revenue: 80000, collected: 80000),
+            snapRatios(capture: (4, 9), testDrive: (5, 8), close: (4, 9), loss: (2, 6), cancel: (1, 4), invalidCard: (1, 5),
+                       avgDealPrice: (80000, 1), discountRate: (0, 0), collection: (80000, 80000)),
+            snapStoreKPIs(expected: 30, onTime: 4, received: 5, corrected: 0, active: 5,
+                          timeliness: (4, 30), accuracy: (5, 5), unitsPerSalesperson: (1, 5)),
+            ["EXPENSE": .m(16000), "EXPENSE_BUDGET": .m(15000), "PLAN_DELIVERIES": .m(9), "PLAN_REVENUE": .m(100000),
+             "PLAN_NEW_A_CARDS": .m(3), "PLAN_ACHIEVEMENT": .r(1, 9), "REVENUE_ACHIEVEMENT": .r(80000, 100000),
+             "PLAN_DEVIATION": .r(8, 9), "EXPENSE_VARIANCE": .r(1000, 15000)]))
         // National December = N + S (B1 December above): walk-in 6 + 2, traffic 7 + 2, test drives 4 + 1,
         // new cards 2 + 2, held 1 + 1, lost 1 + 1, orders 3 + 1, cancellations 0 + 1; reports 20 + 10 expected,
         // 2 + 2 on time, 3 + 2 received; active 4 + 1; expense 11000 + 5000, budget 10000 + 5000.

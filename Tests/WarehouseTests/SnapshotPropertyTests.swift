@@ -31,6 +31,7 @@ struct SnapCorpus {
     var directory: URL
     var masterFiles: [String]
     var steps: [Step]
+    var master: CorpusMasterData
 
     static func generate(seed: UInt64) throws -> SnapCorpus {
         var config = CorpusConfiguration(stores: 4 + Int(seed % 3), days: 20, seed: seed,
@@ -47,7 +48,34 @@ struct SnapCorpus {
             Step(files: (step["files"] as! [String]).map { dir.appending(path: $0).path },
                  receivedAt: PostgresTimestamp.parse(step["received_at"] as! String)!)
         }
-        return SnapCorpus(directory: dir, masterFiles: master, steps: steps)
+        return SnapCorpus(directory: dir, masterFiles: master, steps: steps, master: try SyntheticCorpus.masterData(for: config))
+    }
+
+    /// Master-data changes loaded halfway through: the last store moves to another region, the first
+    /// salesperson leaves on 2025-12-30.
+    func midwayMasterChanges() -> [(String, String)] {
+        func csv(_ cells: [String]) -> String {
+            cells.map { $0.contains(",") || $0.contains("\"") ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }
+                .joined(separator: ",") + "\n"
+        }
+        var files: [(String, String)] = []
+        if let store = master.stores.last, let region = master.regions.first(where: { $0.code != store.regionCode }) {
+            files.append(("stores.csv", "store_code,store_name,region_code,city,opened_on,closed_on\n"
+                + csv([store.code, store.name, region.code, store.city, "\(store.openedOn)", store.closedOn.map { "\($0)" } ?? ""])))
+        }
+        if let sp = master.salespeople.first {
+            let leaves = max(sp.hiredOn.adding(days: 1), CalendarDate(year: 2025, month: 12, day: 30)!)
+            files.append(("salespeople.csv", "salesperson_code,name,store_code,hired_on,left_on\n"
+                + csv([sp.code, sp.name, sp.storeCode, "\(sp.hiredOn)", "\(leaves)"])))
+        }
+        return files
+    }
+
+    /// Loaded after the last step (so that no later report touches the same periods again): a plan and an
+    /// expense for months outside the horizon but inside its quarters and years (2026-02, 2025-11).
+    func finalMasterChanges() -> [(String, String)] {
+        [("plans.csv", "month,store_code,salesperson_code,kpi,value\n2026-02,\(master.stores[0].code),,PLAN_DELIVERIES,7\n"),
+         ("expenses.csv", "month,store_code,amount\n2025-11,\(master.stores[master.stores.count > 1 ? 1 : 0].code),1234.50\n")]
     }
 
     /// The steps in a random order (seeded), except that a re-sent JSON report (`_corr1`) stays after the step
@@ -57,6 +85,12 @@ struct SnapCorpus {
         var rng = SnapSplitMix(state: seed)
         var order = steps
         order.shuffle(using: &rng)
+        // The steps received on the first day go to the second half, so the horizon start moves earlier at least
+        // once (the refresher then rebuilds everything).
+        let firstDay = steps.map(\.receivedAt).min()!.addingTimeInterval(86_400)
+        let early = order.filter { $0.receivedAt < firstDay }
+        order.removeAll { $0.receivedAt < firstDay }
+        for step in early { order.insert(step, at: order.count / 2 + Int(rng.next() % UInt64(order.count / 2 + 1))) }
         var i = 0
         while i < order.count {
             let originals = order[i].files.filter { $0.hasSuffix("_corr1.json") }.map { $0.replacingOccurrences(of: "_corr1.json", with: ".json") }
@@ -100,13 +134,22 @@ struct SnapshotPropertyTests {
             var modes: [String: Int] = [:]
             var starts: [String] = []   // the horizon start after each step, when it moved
             try await a.refresh()
+            let midway = steps.count / 2
+            let changes = corpus.midwayMasterChanges()
             for (n, step) in steps.enumerated() {
+                if n == midway { try await a.load(changes) }
                 try await ingest(a, step, c, n)
                 let s = try await a.refresh()
                 modes[s.mode.rawValue, default: 0] += 1
                 if let h = s.horizon, starts.last != "\(h.lowerBound)" { starts.append("\(h.lowerBound)") }
             }
-            for (n, step) in steps.enumerated() { try await ingest(b, step, c, n) }
+            try await a.load(corpus.finalMasterChanges())
+            #expect(try await a.refresh().mode == .incremental)
+            for (n, step) in steps.enumerated() {
+                if n == midway { try await b.load(changes) }
+                try await ingest(b, step, c, n)
+            }
+            try await b.load(corpus.finalMasterChanges())
             try await b.refresh(.full)
             #expect((modes["incremental"] ?? 0) > 0, "\(c.testDescription): no refresh ran incrementally: \(modes)")
 

@@ -35,6 +35,8 @@ enum SnapExistence {
 
             """),
         ("models.csv", "model_code,model_name\nM1,华驰 S50\n"),
+        // A June plan at E1 for E3-01, who never works at E1: a plan row alone makes a salesperson row.
+        ("plans.csv", "month,store_code,salesperson_code,kpi,value\n2025-06,E1,E3-01,PLAN_DELIVERIES,2\n"),
     ]
 
     /// Every date from `first` to `last` (inclusive), as text.
@@ -109,6 +111,8 @@ struct SnapshotRowExistenceTests {
             "salesperson E1/E1-03": SnapExistence.periods(days: "2025-06-02", "2025-06-12", weeks: ["2025-06-02", "2025-06-09"]),
             "salesperson E2/E2-01": SnapExistence.periods(days: "2025-06-18", "2025-06-22", weeks: ["2025-06-16"]),
             "salesperson E3/E3-01": SnapExistence.periods(days: "2025-06-02", "2025-06-11", weeks: ["2025-06-02", "2025-06-09"]),
+            // Only the periods of its plan row (plans exist from month up).
+            "salesperson E1/E3-01": ["month 2025-06-01", "quarter 2025-04-01", "year 2025-01-01"],
         ]
         #expect(Set(keys.keys) == Set(expected.keys), "entities: \(keys.keys.sorted())")
         for (entity, want) in expected.sorted(by: { $0.key < $1.key }) {
@@ -141,6 +145,9 @@ struct SnapshotRowExistenceTests {
         #expect(t.value("salesperson", "day", "2025-06-12", "E1/E1-03", "HELD_A_CARDS") == 0)
         #expect(t.value("salesperson", "day", "2025-06-12", "E1/E1-03", "LOST_PROSPECTS") == 1)
         #expect(t.value("salesperson", "month", "2025-06-01", "E1/E1-03", "NEW_A_CARDS") == 1)
+        let plan = t["salesperson", "month", "2025-06-01", "E1/E3-01", "PLAN_ACHIEVEMENT"]
+        #expect(plan?.numerator == 0 && plan?.denominator == 2)
+        #expect(t.value("store", "quarter", "2025-04-01", "E1", "PLAN_DELIVERIES") == 2)   // the sum of its salespeople's rows
         // Zero rows carry every KPI of their level: 16 measures + 9 ratios for a salesperson day; + 5 measures
         // and 3 ratios for a store day.
         #expect(t.row("salesperson", "day", "2025-06-20", "E2/E2-01").count == 25)
@@ -148,5 +155,33 @@ struct SnapshotRowExistenceTests {
         // A store month without plans or budget: + EXPENSE (0); no plan KPIs.
         #expect(t.row("store", "month", "2025-06-01", "E2").count == 34)
         #expect(t.value("store", "month", "2025-06-01", "E2", "EXPENSE") == 0)
+    }
+}
+
+@Suite("Snapshots: reports expected once due")
+struct SnapshotDueTests {
+    /// A store-day is expected once its due time (next day 10:00) has passed or its report has arrived: on the
+    /// latest business date (today) a store that has not reported yet is not missing. Uses the real clock.
+    @Test func todayIsNotExpectedBeforeItsReportOrDueTime() async throws {
+        try await SnapshotWarehouse.with { wh in
+            try await wh.load(SnapHistory.master)
+            let today = try await wh.string("SELECT core.business_day(now())::text")!
+            let twoDaysAgo = try await wh.string("SELECT (core.business_day(now()) - 2)::text")!
+            let yesterday = try await wh.string("SELECT (core.business_day(now()) - 1)::text")!
+            let now = Date()
+            for (store, date) in [("S1", twoDaysAgo), ("S2", twoDaysAgo), ("S2", yesterday), ("S1", today)] {
+                let path = try wh.write("due/\(store)_\(date).json", SnapHistory.walkIns(store, date, 1).json())
+                let r = try await wh.ingestor.ingest(path: path, receivedAt: now)
+                #expect(r.isAccepted, "\(String(describing: r.rejection))")
+            }
+            try await wh.refresh()
+            let t = try await wh.kpis(where: "grain = 'day'")
+            #expect(t.value("store", "day", today, "S1", "REPORTS_EXPECTED") == 1)        // arrived
+            #expect(t.value("store", "day", today, "S1", "REPORTS_ON_TIME") == 1)
+            #expect(t.value("store", "day", today, "S2", "REPORTS_EXPECTED") == 0)        // due tomorrow 10:00
+            #expect(t["store", "day", today, "S2", "REPORT_TIMELINESS"].map { $0.value == nil && $0.denominator == 0 } == true)
+            #expect(t.value("store", "day", twoDaysAgo, "S2", "REPORTS_EXPECTED") == 1)
+            #expect(t.value("national", "day", today, "", "REPORTS_EXPECTED") == 1)
+        }
     }
 }
