@@ -1,3 +1,4 @@
+import CivilCalendar
 /// The business simulation of one store, day by day. Only what can still change is kept: cards with a
 /// scheduled event (order or loss), a bounded ring of recent dormant open cards (for revisits and
 /// hand-overs), open orders, and the records changed since the store's last sent report.
@@ -604,25 +605,14 @@ extension StoreSimulation {
     }
 }
 
-/// Day-number helpers without building a CalendarDate each time.
+/// Day-number helpers over CivilCalendar's conversion (one place for the calendar arithmetic).
 enum CivilCalendarBridge {
-    static func isoWeekday(day d: Int) -> Int {
-        let r = ((d % 7) + 7) % 7
-        return (r + 3) % 7 + 1
-    }
-
-    static func month(day d: Int) -> Int { civil(d).month }
-    static func year(day d: Int) -> Int { civil(d).year }
+    static func isoWeekday(day d: Int) -> Int { CalendarDate(daysSinceEpoch: d).isoWeekday }
+    static func month(day d: Int) -> Int { CalendarDate(daysSinceEpoch: d).month }
+    static func year(day d: Int) -> Int { CalendarDate(daysSinceEpoch: d).year }
 
     static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let dd = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, dd)
+        let c = CalendarDate(daysSinceEpoch: days)
+        return (c.year, c.month, c.day)
     }
 }
