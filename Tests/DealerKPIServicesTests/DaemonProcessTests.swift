@@ -102,6 +102,17 @@ struct DaemonProcessTests {
 
         let again = try Daemon.start(database: f.configuration, inbox: inbox, port: port, log: f.scratch.appending(path: "daemon.log"))
         #expect(try await waitUntil(timeout: .seconds(60)) { try await f.count("SELECT count(*) FROM ops.inbox_receipt") == files })
+        // Loads notify the daemon, which refreshes the snapshots within seconds (no cron tick needed): the
+        // change log empties and the newest business date has store rows.
+        #expect(try await waitUntil(timeout: .seconds(20)) {
+            let pending = try await f.count("SELECT count(*) FROM core.kpi_change")
+            let latest = try await f.count("""
+                SELECT count(*) FROM kpi.snapshot WHERE level = 'store' AND grain = 'day'
+                  AND period_start = (SELECT max(business_date) FROM core.store_day_report)
+                """)
+            return pending == 0 && latest > 0
+        })
+        #expect(try await f.count("SELECT count(*) FROM ops.job_run WHERE trigger = 'notify' AND status = 'succeeded'") >= 1)
         #expect(try await waitUntil(timeout: .seconds(30)) { await httpStatus(port, "/healthz") == 200 })
         again.signal(SIGTERM)
         #expect(await again.waitForExit(timeout: .seconds(40)) == 0)
