@@ -131,8 +131,11 @@ struct DaemonProcessTests {
         var kills = 0
         var killsMidRun = 0
         while try await f.count("SELECT count(*) FROM ops.inbox_receipt") < files, kills < 8 {
+            let before = try await f.count("SELECT count(*) FROM ops.inbox_receipt")
             let daemon = try Daemon.start(database: f.configuration, inbox: inbox, port: port, log: f.scratch.appending(path: "daemon.log"))
-            try await Task.sleep(for: .milliseconds(Int.random(in: 400...1200)))
+            // Kill once it is working (however slow its start on a loaded machine), at a random moment.
+            _ = try await waitUntil(timeout: .seconds(20)) { try await f.count("SELECT count(*) FROM ops.inbox_receipt") > before }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...400)))
             daemon.signal(SIGKILL)
             _ = await daemon.waitForExit(timeout: .seconds(10))
             kills += 1
