@@ -9,12 +9,6 @@ import Warehouse
 // daily reports written by the tests themselves, the refresher, and readers of bi.kpi_values / bi.scorecard.
 // Every name here starts with `Snap` or `snap` so it cannot collide with the ingest tests' fixtures.
 
-/// A moment written RFC 3339 (`2025-12-22T21:30:00+08:00`).
-func snapAt(_ text: String) -> Date {
-    guard let d = PostgresTimestamp.parse(text) else { fatalError("bad timestamp in test: \(text)") }
-    return d
-}
-
 /// Decimal from its text (never through a binary floating-point literal).
 func snapDec(_ text: String) -> Decimal {
     guard let d = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else { fatalError("bad decimal in test: \(text)") }
@@ -89,7 +83,7 @@ struct SnapshotWarehouse: Sendable {
     @discardableResult
     func ingest(_ report: SnapReport, receivedAt: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> IngestResult {
         let path = try write("reports/\(report.store)_\(report.date)_\(UUID().uuidString.prefix(8)).json", report.json())
-        let r = try await ingestor.ingest(path: path, receivedAt: snapAt(receivedAt))
+        let r = try await ingestor.ingest(path: path, receivedAt: at(receivedAt))
         #expect(r.isAccepted, "report \(report.store) \(report.date) rejected: \(String(describing: r.rejection))", sourceLocation: sourceLocation)
         return r
     }
