@@ -191,6 +191,9 @@ struct MemoryIsolationTests {
         let growth = TestPostgres.residentMemoryBytes() - before
         // A leaked PGconn costs at least its 16 KiB input and output buffers: 1000 leaks > 30 MiB.
         #expect(growth < 8 << 20, "RSS grew by \(growth) bytes over 1000 failed connects")
+        // The last connection's isolated deinit runs on its own thread shortly after the last reference goes.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while PostgresConnection.liveConnections > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(PostgresConnection.liveConnections == 0)
     }
 }
