@@ -49,6 +49,21 @@ CREATE INDEX sales_order_store_order_date_idx ON core.sales_order (store_code, o
 CREATE INDEX sales_order_store_delivery_idx ON core.sales_order (store_code, delivery_date) WHERE delivery_date IS NOT NULL;
 CREATE INDEX sales_order_store_cancel_idx ON core.sales_order (store_code, cancel_date) WHERE cancel_date IS NOT NULL;
 
+-- The day, ISO week (Monday start), month, quarter and year that contain a business date: one place for the
+-- period arithmetic the refresh uses (a simple SQL function, so the planner inlines it).
+CREATE FUNCTION kpi.enclosing_periods(day date)
+RETURNS TABLE (grain text, period_start date, period_end date)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT g.grain, g.period_start, g.period_end
+    FROM (VALUES
+        ('day', day, day),
+        ('week', date_trunc('week', day)::date, date_trunc('week', day)::date + 6),
+        ('month', date_trunc('month', day)::date, (date_trunc('month', day) + interval '1 month' - interval '1 day')::date),
+        ('quarter', date_trunc('quarter', day)::date, (date_trunc('quarter', day) + interval '3 months' - interval '1 day')::date),
+        ('year', date_trunc('year', day)::date, (date_trunc('year', day) + interval '1 year' - interval '1 day')::date)
+    ) AS g(grain, period_start, period_end)
+$$;
+
 -- Every refresh run.
 CREATE TABLE kpi.refresh_run (
     run_id          bigserial PRIMARY KEY,

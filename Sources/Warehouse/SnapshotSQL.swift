@@ -112,15 +112,8 @@ enum SnapshotSQL {
             UNION
             SELECT store_code, day FROM rf_fact_day
         ) x
-        JOIN core.calendar cal ON cal.day = x.day
         CROSS JOIN rf_horizon h
-        CROSS JOIN LATERAL (VALUES
-            ('day', cal.day, cal.day),
-            ('week', cal.week_start, cal.week_start + 6),
-            ('month', cal.month_start, (cal.month_start + interval '1 month' - interval '1 day')::date),
-            ('quarter', cal.quarter_start, (cal.quarter_start + interval '3 months' - interval '1 day')::date),
-            ('year', cal.year_start, (cal.year_start + interval '1 year' - interval '1 day')::date)
-        ) AS g(grain, period_start, period_end)
+        CROSS JOIN LATERAL kpi.enclosing_periods(x.day) AS g
         WHERE g.period_end >= h.hs AND g.period_start <= h.he
         ON CONFLICT DO NOTHING;
         INSERT INTO rf_stock (store_code, day)
@@ -398,15 +391,9 @@ enum SnapshotSQL {
     static let allRollupPeriods = """
         INSERT INTO rf_rollup (grain, period_start, period_end)
         SELECT DISTINCT g.grain, g.period_start, g.period_end
-        FROM core.calendar cal CROSS JOIN rf_horizon h
-        CROSS JOIN LATERAL (VALUES
-            ('day', cal.day, cal.day),
-            ('week', cal.week_start, cal.week_start + 6),
-            ('month', cal.month_start, (cal.month_start + interval '1 month' - interval '1 day')::date),
-            ('quarter', cal.quarter_start, (cal.quarter_start + interval '3 months' - interval '1 day')::date),
-            ('year', cal.year_start, (cal.year_start + interval '1 year' - interval '1 day')::date)
-        ) AS g(grain, period_start, period_end)
-        WHERE cal.day BETWEEN h.hs AND h.he
+        FROM rf_horizon h
+        CROSS JOIN LATERAL generate_series(h.hs, h.he, interval '1 day') AS d
+        CROSS JOIN LATERAL kpi.enclosing_periods(d::date) AS g
         ON CONFLICT DO NOTHING
         """
 
