@@ -1,3 +1,4 @@
+import DailyReport
 import CivilCalendar
 import CorpusGenerator
 import Foundation
@@ -77,7 +78,7 @@ public struct Demo: Sendable {
             say("generated a sample corpus: \(summary)")
         }
         let pool = PostgresConnectionPool(configuration: database, options: .init(maximumConnections: 2), logger: logger)
-        let masterFiles = ["regions", "stores", "salespeople", "models", "plans", "expenses"].map { corpus.appending(path: "master/\($0).csv").path }
+        let masterFiles = MasterFileKind.allCases.map(\.rawValue).map { corpus.appending(path: "master/\($0).csv").path }
         let loaded = try await MasterDataLoader(pool: pool, logger: logger).load(paths: masterFiles)
         for r in loaded where !r.isAccepted { say("master data rejected: \(r.file): \(r.rejection!)") }
         await pool.shutdown()

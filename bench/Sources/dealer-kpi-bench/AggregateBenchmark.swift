@@ -1,3 +1,4 @@
+import DailyReport
 import CivilCalendar
 import CorpusGenerator
 import Foundation
@@ -38,7 +39,7 @@ struct AggregateBenchmark {
         let corpusDir = workdir.appending(path: "aggregate-master-\(stores)")
         let config = CorpusConfiguration(stores: stores, days: days, seed: 99, startDate: start)
         _ = try SyntheticCorpus.generateMasterData(config, to: corpusDir.path)
-        let master = ["regions", "stores", "salespeople", "models", "plans", "expenses"].map { corpusDir.appending(path: "master/\($0).csv").path }
+        let master = MasterFileKind.allCases.map(\.rawValue).map { corpusDir.appending(path: "master/\($0).csv").path }
         for r in try await MasterDataLoader(pool: pool).load(paths: master) where !r.isAccepted {
             throw BenchError("master data rejected: \(r.rejection!)")
         }

@@ -70,7 +70,7 @@ struct IngestCorpus {
     }
 
     var masterFiles: [String] {
-        ["regions", "stores", "salespeople", "models", "plans", "expenses"].map { directory.appending(path: "master/\($0).csv").path }
+        MasterFileKind.allCases.map(\.rawValue).map { directory.appending(path: "master/\($0).csv").path }
     }
 
     /// The visits files in manifest order (ascending receipt time), with their receipt times.
