@@ -95,6 +95,9 @@ struct SnapshotRefresh {
         // their guessed row counts the planner chose nested loops between CTE scans (quadratic: a 20-store
         // rebuild took 30 s in one statement). Hash and merge joins are right for all of them.
         _ = try conn.runQuery("SET LOCAL enable_nestloop = off")
+        // A batch sorts and hashes a few hundred MB at most; with the default 4 MB they spilled to disk
+        // (an external merge of 41 MB for the daily aggregates of 25 stores). Local to this transaction.
+        _ = try conn.runQuery("SET LOCAL work_mem = '256MB'")
         let runID = try conn.runQuery("""
             INSERT INTO kpi.refresh_run (mode, instance) VALUES (\(requested.rawValue), \(instance)) RETURNING run_id
             """)[0].decode(Int.self, column: 0)
@@ -226,7 +229,10 @@ struct SnapshotRefresh {
         try conn.runScript(SnapshotSQL.recomputeSpDay)
         try conn.runScript(SnapshotSQL.expandPeriods)
         try conn.runScript("ANALYZE rf_period, rf_stock")
+        // rf_stock is analyzed: a few stock dates read sp_day/sp_month through their keys.
+        _ = try conn.runQuery("SET LOCAL enable_nestloop = on")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.computeHeld))
+        _ = try conn.runQuery("SET LOCAL enable_nestloop = off")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.computeSalespersonRows))
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.computeStoreRows))
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.scopeStorePeriods))

@@ -18,6 +18,7 @@ enum SnapshotSQL {
         CREATE TEMP TABLE rf_held (store_code text, salesperson_code text, day date, held bigint) ON COMMIT DROP;
         CREATE TEMP TABLE rf_new (LIKE kpi.snapshot) ON COMMIT DROP;
         CREATE TEMP TABLE rf_scope (level text, grain text, period_start date, store_code text) ON COMMIT DROP;
+        CREATE TEMP TABLE rf_old (LIKE kpi.snapshot) ON COMMIT DROP;
         CREATE TEMP TABLE rf_gone (LIKE kpi.snapshot) ON COMMIT DROP;
         CREATE TEMP TABLE rf_rollup (grain text, period_start date, period_end date, PRIMARY KEY (grain, period_start)) ON COMMIT DROP;
         """
@@ -45,7 +46,11 @@ enum SnapshotSQL {
         """
 
     /// Recomputes the daily aggregates of the store-days in rf_fact_day from the facts.
+    ///
+    /// Nested loops are allowed here (rf_fact_day is analyzed): a refresh of a few store-days reads the facts
+    /// through their (store, date) indexes instead of hashing whole fact tables.
     static let recomputeSpDay = """
+        SET LOCAL enable_nestloop = on;
         DELETE FROM kpi.sp_day d USING rf_fact_day f WHERE d.store_code = f.store_code AND d.day = f.day;
         INSERT INTO kpi.sp_day
         SELECT store_code, day, salesperson_code,
@@ -91,6 +96,7 @@ enum SnapshotSQL {
         JOIN kpi.sp_day d ON d.store_code = f.store_code
                          AND d.day >= f.month AND d.day < (f.month + interval '1 month')::date
         GROUP BY d.store_code, f.month, d.salesperson_code;
+        SET LOCAL enable_nestloop = off;
         """
 
     /// The store periods (five grains) that contain a changed day and overlap the horizon, with their
@@ -154,38 +160,57 @@ enum SnapshotSQL {
                    sum(net) OVER (PARTITION BY store_code, salesperson_code ORDER BY day, is_point
                                   ROWS UNBOUNDED PRECEDING) AS cum
             FROM timeline
+        ), base_total AS (
+            SELECT store_code, salesperson_code, sum(net) AS net FROM base GROUP BY 1, 2
         )
-        SELECT r.store_code, r.salesperson_code, r.day,
-               coalesce((SELECT sum(b.net) FROM base b WHERE b.store_code = r.store_code AND b.salesperson_code = r.salesperson_code), 0) + r.cum
+        SELECT r.store_code, r.salesperson_code, r.day, coalesce(b.net, 0) + r.cum
         FROM running r
+        LEFT JOIN base_total b USING (store_code, salesperson_code)
         WHERE r.is_point
         """
+
+    /// One grain's salesperson sums: each daily (day, week) or monthly (month, quarter, year) aggregate row is
+    /// mapped to the one period of the grain that contains it, so the join to rf_period is an equality (a range
+    /// join `day BETWEEN period_start AND period_end` compared every row of a store with every period of it:
+    /// 36 M comparisons for 25 stores). `bounds` lets the scan use the primary key for a small refresh.
+    private static func periodSums(grain: String, source: String, periodStart: String) -> String {
+        let bound = source == "kpi.sp_day" ? "daily" : "monthly"
+        return """
+        SELECT p.store_code, p.grain, p.period_start, x.salesperson_code,
+                   sum(x.walkin_groups) AS walkin_groups, sum(x.phone_groups) AS phone_groups, sum(x.revisits) AS revisits,
+                   sum(x.test_drives) AS test_drives, sum(x.new_a_cards) AS new_a_cards, sum(x.invalid_a_cards) AS invalid_a_cards,
+                   sum(x.lost_prospects) AS lost_prospects, sum(x.orders) AS orders, sum(x.cancellations) AS cancellations,
+                   sum(x.deliveries) AS deliveries, sum(x.revenue) AS revenue, sum(x.list_revenue) AS list_revenue,
+                   sum(x.discount) AS discount, sum(x.collected) AS collected
+            FROM \(source) x
+            JOIN rf_period p ON p.store_code = x.store_code AND p.grain = '\(grain)' AND p.period_start = \(periodStart)
+            WHERE x.store_code = ANY ((SELECT stores FROM bounds)::text[])
+              AND x.day BETWEEN (SELECT \(bound)_lo FROM bounds) AND (SELECT \(bound)_hi FROM bounds)
+            GROUP BY 1, 2, 3, 4
+        """
+    }
 
     /// Salesperson rows of every period in rf_period: sums of daily (day, week, month) or monthly
     /// (quarter, year) aggregates, held cards at the stock date, own plans; for every salesperson employed
     /// at the store in the period's in-horizon part, with a non-zero measure, held cards or a plan.
     static let computeSalespersonRows = """
         INSERT INTO rf_new
-        WITH sums AS (
-            SELECT p.store_code, p.grain, p.period_start, d.salesperson_code,
-                   sum(d.walkin_groups) AS walkin_groups, sum(d.phone_groups) AS phone_groups, sum(d.revisits) AS revisits,
-                   sum(d.test_drives) AS test_drives, sum(d.new_a_cards) AS new_a_cards, sum(d.invalid_a_cards) AS invalid_a_cards,
-                   sum(d.lost_prospects) AS lost_prospects, sum(d.orders) AS orders, sum(d.cancellations) AS cancellations,
-                   sum(d.deliveries) AS deliveries, sum(d.revenue) AS revenue, sum(d.list_revenue) AS list_revenue,
-                   sum(d.discount) AS discount, sum(d.collected) AS collected
-            FROM rf_period p
-            JOIN kpi.sp_day d ON d.store_code = p.store_code AND d.day BETWEEN p.period_start AND p.period_end
-            WHERE p.grain IN ('day', 'week')
-            GROUP BY 1, 2, 3, 4
+        WITH bounds AS MATERIALIZED (
+            SELECT array_agg(DISTINCT store_code) AS stores,
+                   min(period_start) FILTER (WHERE grain IN ('day', 'week')) AS daily_lo,
+                   max(period_end) FILTER (WHERE grain IN ('day', 'week')) AS daily_hi,
+                   min(period_start) AS monthly_lo, max(period_end) AS monthly_hi
+            FROM rf_period
+        ), sums AS (
+            \(periodSums(grain: "day", source: "kpi.sp_day", periodStart: "x.day"))
             UNION ALL
-            SELECT p.store_code, p.grain, p.period_start, m.salesperson_code,
-                   sum(m.walkin_groups), sum(m.phone_groups), sum(m.revisits), sum(m.test_drives), sum(m.new_a_cards),
-                   sum(m.invalid_a_cards), sum(m.lost_prospects), sum(m.orders), sum(m.cancellations),
-                   sum(m.deliveries), sum(m.revenue), sum(m.list_revenue), sum(m.discount), sum(m.collected)
-            FROM rf_period p
-            JOIN kpi.sp_month m ON m.store_code = p.store_code AND m.day BETWEEN p.period_start AND p.period_end
-            WHERE p.grain IN ('month', 'quarter', 'year')
-            GROUP BY 1, 2, 3, 4
+            \(periodSums(grain: "week", source: "kpi.sp_day", periodStart: "date_trunc('week', x.day)::date"))
+            UNION ALL
+            \(periodSums(grain: "month", source: "kpi.sp_month", periodStart: "x.day"))
+            UNION ALL
+            \(periodSums(grain: "quarter", source: "kpi.sp_month", periodStart: "date_trunc('quarter', x.day)::date"))
+            UNION ALL
+            \(periodSums(grain: "year", source: "kpi.sp_month", periodStart: "date_trunc('year', x.day)::date"))
         ), plans AS (
             SELECT p.store_code, p.grain, p.period_start, mp.salesperson_code,
                    sum(mp.value) FILTER (WHERE mp.kpi = 'PLAN_DELIVERIES') AS plan_deliveries,
@@ -246,17 +271,21 @@ enum SnapshotSQL {
                    sum(list_revenue) AS list_revenue, sum(discount) AS discount, sum(collected) AS collected
             FROM rf_new WHERE level = 'salesperson'
             GROUP BY 1, 2, 3
+        ), period_days AS MATERIALIZED (
+            -- Materialized so the join below is a hash join on (store, date); joined laterally the planner
+            -- merged on the store alone and filtered millions of rows by date.
+            SELECT p.store_code, p.grain, p.period_start, d::date AS day
+            FROM rf_period p CROSS JOIN LATERAL generate_series(p.lo, p.hi, interval '1 day') AS d
         ), reports AS (
-            SELECT p.store_code, p.grain, p.period_start,
-                   count(*) FILTER (WHERE d >= st.opened_on AND (st.closed_on IS NULL OR d < st.closed_on)
-                                      AND (r.store_code IS NOT NULL OR core.due_at(d::date) <= (SELECT due_cutoff FROM rf_horizon))) AS expected,
-                   count(*) FILTER (WHERE r.on_time AND d >= st.opened_on AND (st.closed_on IS NULL OR d < st.closed_on)) AS on_time,
+            SELECT x.store_code, x.grain, x.period_start,
+                   count(*) FILTER (WHERE x.day >= st.opened_on AND (st.closed_on IS NULL OR x.day < st.closed_on)
+                                      AND (r.store_code IS NOT NULL OR core.due_at(x.day) <= (SELECT due_cutoff FROM rf_horizon))) AS expected,
+                   count(*) FILTER (WHERE r.on_time AND x.day >= st.opened_on AND (st.closed_on IS NULL OR x.day < st.closed_on)) AS on_time,
                    count(r.store_code) AS received,
                    count(*) FILTER (WHERE r.current_version > 1) AS corrected
-            FROM rf_period p
-            JOIN core.store st ON st.store_code = p.store_code
-            CROSS JOIN LATERAL generate_series(p.lo, p.hi, interval '1 day') AS d
-            LEFT JOIN core.store_day_report r ON r.store_code = p.store_code AND r.business_date = d::date
+            FROM period_days x
+            JOIN core.store st ON st.store_code = x.store_code
+            LEFT JOIN core.store_day_report r ON r.store_code = x.store_code AND r.business_date = x.day
             GROUP BY 1, 2, 3
         ), plans AS (
             SELECT p.store_code, p.grain, p.period_start,
@@ -316,36 +345,52 @@ enum SnapshotSQL {
 
     /// Replaces the rows in scope with rf_new; superseded rows (changed or gone) go to the history with
     /// this run. Separate statements, so a changed row is deleted before its new version is inserted.
+    ///
+    /// The work tables are analyzed first and nested loops are allowed here only: with real row counts the
+    /// planner reads the snapshot rows of the scope through its indexes (a small refresh touches a few
+    /// thousand of millions of rows) and hashes when the scope is large.
     static let apply = """
-        TRUNCATE rf_gone;
+        TRUNCATE rf_old, rf_gone;
+        ANALYZE rf_new, rf_scope;
+        SET LOCAL enable_nestloop = on;
+        INSERT INTO rf_old
+        SELECT o.* FROM rf_scope x
+        JOIN kpi.snapshot o ON o.store_code = x.store_code AND o.level = x.level AND o.grain = x.grain AND o.period_start = x.period_start
+        WHERE x.store_code IS NOT NULL
+        UNION ALL
+        SELECT o.* FROM rf_scope x
+        JOIN kpi.snapshot o ON o.level = x.level AND o.grain = x.grain AND o.period_start = x.period_start
+        WHERE x.store_code IS NULL;
+        ANALYZE rf_old;
         INSERT INTO rf_gone
-        SELECT o.* FROM kpi.snapshot o
-        LEFT JOIN rf_new n USING (level, grain, period_start, entity)
-        WHERE EXISTS (SELECT 1 FROM rf_scope x
-                      WHERE x.level = o.level AND x.grain = o.grain AND x.period_start = o.period_start
-                        AND (x.store_code IS NULL OR x.store_code = o.store_code))
-          AND (n.level IS NULL
-               OR (o.region_code, o.store_code, o.salesperson_code, o.period_end,
+        SELECT o.* FROM rf_old o
+        LEFT JOIN rf_new n ON n.level = o.level AND n.grain = o.grain AND n.period_start = o.period_start AND n.entity = o.entity
+        WHERE n.level IS NULL
+           OR (o.region_code, o.store_code, o.salesperson_code, o.period_end,
                    o.walkin_groups, o.phone_groups, o.revisits, o.test_drives, o.new_a_cards, o.invalid_a_cards,
                    o.held_a_cards, o.lost_prospects, o.orders, o.cancellations, o.deliveries, o.revenue, o.list_revenue,
                    o.discount, o.collected, o.reports_expected, o.reports_on_time, o.reports_received, o.reports_corrected,
                    o.active_salespeople, o.expense, o.expense_budget, o.plan_deliveries, o.plan_revenue, o.plan_new_a_cards)
-                  IS DISTINCT FROM
-                  (n.region_code, n.store_code, n.salesperson_code, n.period_end,
+              IS DISTINCT FROM
+              (n.region_code, n.store_code, n.salesperson_code, n.period_end,
                    n.walkin_groups, n.phone_groups, n.revisits, n.test_drives, n.new_a_cards, n.invalid_a_cards,
                    n.held_a_cards, n.lost_prospects, n.orders, n.cancellations, n.deliveries, n.revenue, n.list_revenue,
                    n.discount, n.collected, n.reports_expected, n.reports_on_time, n.reports_received, n.reports_corrected,
-                   n.active_salespeople, n.expense, n.expense_budget, n.plan_deliveries, n.plan_revenue, n.plan_new_a_cards));
+                   n.active_salespeople, n.expense, n.expense_budget, n.plan_deliveries, n.plan_revenue, n.plan_new_a_cards);
+        ANALYZE rf_gone;
         INSERT INTO kpi.snapshot_history SELECT g.*, (SELECT run_id FROM rf_horizon), now() FROM rf_gone g;
         DELETE FROM kpi.snapshot s USING rf_gone g
         WHERE s.level = g.level AND s.grain = g.grain AND s.period_start = g.period_start AND s.entity = g.entity;
+        SET LOCAL enable_nestloop = off;
         """
 
+    /// rf_new rows that are not already stored unchanged (rf_old holds every stored row of the scope).
     static let insertNew = """
         INSERT INTO kpi.snapshot
         SELECT n.* FROM rf_new n
-        WHERE NOT EXISTS (SELECT 1 FROM kpi.snapshot o WHERE o.level = n.level AND o.grain = n.grain
-                          AND o.period_start = n.period_start AND o.entity = n.entity)
+        LEFT JOIN rf_old o ON o.level = n.level AND o.grain = n.grain AND o.period_start = n.period_start AND o.entity = n.entity
+        LEFT JOIN rf_gone g ON g.level = n.level AND g.grain = n.grain AND g.period_start = n.period_start AND g.entity = n.entity
+        WHERE o.level IS NULL OR g.level IS NOT NULL
         """
 
     /// Region and national rows for the periods in rf_rollup, from the (already applied) store rows.

@@ -8,6 +8,11 @@ enum BenchCluster {
         try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         var options = LocalPostgresCluster.Options()
         options.settings = ["shared_buffers": "'512MB'", "max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"]
+        // DKPI_BENCH_LOG_STATEMENTS=MS logs every statement slower than MS milliseconds to the server log
+        // (cluster/server.log), to see where a benchmark's time goes.
+        if let ms = ProcessInfo.processInfo.environment["DKPI_BENCH_LOG_STATEMENTS"], Int(ms) != nil {
+            options.settings["log_min_duration_statement"] = ms
+        }
         let cluster = LocalPostgresCluster(directory: workdir.appending(path: "cluster"), options: options)
         try cluster.start()
         return cluster
