@@ -7,8 +7,8 @@ import Warehouse
 public enum AggregateCommand {
     public static func run(_ configuration: PostgresConfiguration, full: Bool, logger: Logger) async throws -> [String] {
         let isTerminal = isatty(STDERR_FILENO) == 1
-        let draw: @Sendable (Int, Int) -> Void = { done, total in ProgressBar.draw(done: done, total: total) }
-        let progress: (@Sendable (Int, Int) -> Void)? = isTerminal ? draw : nil
+        let draw: @Sendable (RefreshProgress) -> Void = { ProgressBar.draw($0) }
+        let progress: (@Sendable (RefreshProgress) -> Void)? = isTerminal ? draw : nil
         let mode: SnapshotRefresher.Mode = full ? .full : .incremental
         let summary: RefreshSummary = try await PoolScope.with(configuration, logger: logger) { pool in
             try await SnapshotRefresher(pool: pool, logger: logger).refresh(mode: mode, progress: progress)
@@ -24,10 +24,12 @@ public enum AggregateCommand {
 
 /// A one-line progress bar on standard error (only used when it is a terminal).
 enum ProgressBar {
-    static func draw(done: Int, total: Int) {
+    static func draw(_ progress: RefreshProgress) {
         let width = 30
-        let filled = total == 0 ? width : done * width / total
+        let filled = progress.total == 0 ? width : progress.completed * width / progress.total
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) stores".utf8))
+        // Padded so a shorter step name overwrites a longer one.
+        let line = "\r[\(bar)] \(progress.completed)/\(progress.total) \(progress.step)"
+        FileHandle.standardError.write(Data((line + String(repeating: " ", count: max(0, 50 - progress.step.count))).utf8))
     }
 }

@@ -3,6 +3,13 @@ import Foundation
 public import Logging
 public import Postgres
 
+/// How far a full rebuild is: `completed` of `total` steps, `step` names the one just finished.
+public struct RefreshProgress: Sendable {
+    public var completed: Int
+    public var total: Int
+    public var step: String
+}
+
 /// What one refresh did.
 public struct RefreshSummary: Sendable {
     public var runID: Int
@@ -23,8 +30,8 @@ public struct RefreshSummary: Sendable {
 /// same transaction), adds the days the horizon grew by and the store-days whose due time passed since the
 /// last run, recomputes the daily fact aggregates of the changed store-days, then the salesperson and store
 /// rows of every enclosing day, week, month, quarter and year, then region and national rows of those
-/// periods. Full mode does the same for every store-day of the horizon, in batches of stores (progress is
-/// reported per batch). Both run in one transaction under an advisory lock, so concurrent refreshes (several
+/// periods. Full mode does the same for every store-day of the horizon in one pass (or in batches of
+/// stores, see `batchSize`); progress is reported after each step. Both run in one transaction under an advisory lock, so concurrent refreshes (several
 /// daemons) serialize and a failed run changes nothing; superseded rows go to `kpi.snapshot_history`.
 ///
 /// Thread-safety: `Sendable`.
@@ -34,8 +41,11 @@ public struct SnapshotRefresher: Sendable {
     public let pool: PostgresConnectionPool
     public let instance: String
     private let logger: Logger
-    /// Stores per batch in a full rebuild.
-    public var batchSize = 25
+    /// Stores per batch in a full rebuild; nil (the default): every store in one pass.
+    ///
+    /// Each batch reads the fact and aggregate tables again (a batch's joins hash or scan them whole), so
+    /// a batched rebuild grows with stores x facts. Batches only bound the temporary space a rebuild needs.
+    public var batchSize: Int? = nil
 
     static let lockKey: Int64 = 0x6B70_695F_7265_6672
 
@@ -46,8 +56,9 @@ public struct SnapshotRefresher: Sendable {
         self.logger = logger
     }
 
-    /// Refreshes; `progress(done, total)` is called after each batch of a full rebuild.
-    public func refresh(mode requested: Mode, progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> RefreshSummary {
+    /// Refreshes; `progress` is called after each step of a full rebuild (on the connection's thread); without
+    /// it, a full rebuild logs each step.
+    public func refresh(mode requested: Mode, progress: (@Sendable (RefreshProgress) -> Void)? = nil) async throws -> RefreshSummary {
         let instance = self.instance
         let batchSize = self.batchSize
         let logger = self.logger
@@ -80,8 +91,8 @@ public struct SnapshotRefresher: Sendable {
 struct SnapshotRefresh {
     let requested: SnapshotRefresher.Mode
     let instance: String
-    let batchSize: Int
-    let progress: (@Sendable (Int, Int) -> Void)?
+    let batchSize: Int?
+    let progress: (@Sendable (RefreshProgress) -> Void)?
     let logger: Logger
 
     func run(_ conn: isolated PostgresConnection) throws -> RefreshSummary {
@@ -175,7 +186,8 @@ struct SnapshotRefresh {
                 WHERE core.due_at(d::date) > \(previousCutoff) AND core.due_at(d::date) <= h.due_cutoff
                 """)
         }
-        try runBatch(conn, summary: &summary)
+        var steps = StepCounter.silent
+        try runBatch(conn, summary: &summary, steps: &steps)
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.touchedRollupPeriods))
         try runRollups(conn, summary: &summary)
     }
@@ -188,9 +200,9 @@ struct SnapshotRefresh {
             DELETE FROM kpi.snapshot s USING rf_horizon h WHERE s.period_end < h.hs OR s.period_start > h.he;
             """)
         let stores = try conn.runQuery("SELECT store_code FROM core.store ORDER BY store_code").map { try $0.decode(String.self, column: 0) }
-        var done = 0
-        var batchNumber = 0
-        let batches = stride(from: 0, to: stores.count, by: batchSize).map { Array(stores[$0..<min($0 + batchSize, stores.count)]) }
+        let size = max(1, min(batchSize ?? stores.count, stores.count))
+        let batches = stride(from: 0, to: stores.count, by: size).map { Array(stores[$0..<min($0 + size, stores.count)]) }
+        var steps = StepCounter(total: batches.count * StepCounter.stepsPerBatch + 1, progress: progress, logger: logger)
         for batch in batches {
             try conn.runScript(SnapshotSQL.resetBatch)
             // Every day with facts of these stores, from their earliest fact (which may precede the horizon).
@@ -203,41 +215,45 @@ struct SnapshotRefresh {
                        NULL, true
                 FROM unnest(\(batch)) AS s, rf_horizon h
                 """)
-            _ = try conn.runQuery("""
-                DELETE FROM kpi.sp_day WHERE store_code = ANY(\(batch));
-                """)
-            _ = try conn.runQuery("DELETE FROM kpi.sp_month WHERE store_code = ANY(\(batch))")
-            try runBatch(conn, summary: &summary)
-            done += batch.count
-            batchNumber += 1
-            progress?(done, stores.count)
-            if progress == nil, batchNumber % 4 == 0 || done == stores.count {
-                logger.info("full rebuild progress", metadata: ["stores": "\(done)/\(stores.count)"])
+            if batch.count == stores.count {
+                // Refreshes serialize on the advisory lock and nothing else reads these tables.
+                try conn.runScript("TRUNCATE kpi.sp_day, kpi.sp_month")
+            } else {
+                _ = try conn.runQuery("DELETE FROM kpi.sp_day WHERE store_code = ANY(\(batch))")
+                _ = try conn.runQuery("DELETE FROM kpi.sp_month WHERE store_code = ANY(\(batch))")
             }
+            try runBatch(conn, summary: &summary, steps: &steps)
         }
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.allRollupPeriods))
         try runRollups(conn, summary: &summary)
+        steps.finished("region and national rows")
     }
 
     /// Recomputes everything rf_change names.
-    private func runBatch(_ conn: isolated PostgresConnection, summary: inout RefreshSummary) throws {
+    private func runBatch(_ conn: isolated PostgresConnection, summary: inout RefreshSummary, steps: inout StepCounter) throws {
         // Statistics for the temporary work tables (autovacuum never analyzes them): without them the
         // planner hashes the whole calendar and sp_day for a change of one store-day.
         try conn.runScript("ANALYZE rf_horizon, rf_change")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.expandFactDays))
         try conn.runScript("ANALYZE rf_fact_day")
         try conn.runScript(SnapshotSQL.recomputeSpDay)
+        steps.finished("daily and monthly aggregates")
         try conn.runScript(SnapshotSQL.expandPeriods)
         try conn.runScript("ANALYZE rf_period, rf_stock")
+        steps.finished("periods")
         // rf_stock is analyzed: a few stock dates read sp_day/sp_month through their keys.
         _ = try conn.runQuery("SET LOCAL enable_nestloop = on")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.computeHeld))
         _ = try conn.runQuery("SET LOCAL enable_nestloop = off")
+        steps.finished("held A-cards")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.computeSalespersonRows))
+        steps.finished("salesperson rows")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.computeStoreRows))
+        steps.finished("store rows")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.scopeStorePeriods))
         summary.storePeriods += try conn.runQuery("SELECT count(*) FROM rf_period")[0].decode(Int.self, column: 0)
         try applyNewRows(conn, summary: &summary)
+        steps.finished("salesperson and store rows stored")
     }
 
     private func runRollups(_ conn: isolated PostgresConnection, summary: inout RefreshSummary) throws {
@@ -258,5 +274,33 @@ struct SnapshotRefresh {
             DELETE FROM core.kpi_change WHERE change_id IN (SELECT change_id FROM rf_consumed);
             """)
         _ = try conn.runQuery("UPDATE kpi.refresh_run SET status = 'succeeded', finished_at = clock_timestamp() WHERE run_id = \(runID)")
+    }
+}
+
+/// Counts the steps of a full rebuild and reports each: to the progress callback, else as a log line.
+struct StepCounter {
+    static let stepsPerBatch = 6
+    /// For incremental refreshes: counts nothing, reports nothing.
+    static let silent = StepCounter(total: 0, progress: nil, logger: nil)
+
+    let total: Int
+    let progress: (@Sendable (RefreshProgress) -> Void)?
+    let logger: Logger?
+    private(set) var completed = 0
+
+    init(total: Int, progress: (@Sendable (RefreshProgress) -> Void)?, logger: Logger?) {
+        self.total = total
+        self.progress = progress
+        self.logger = logger
+    }
+
+    mutating func finished(_ step: String) {
+        guard total > 0 else { return }
+        completed += 1
+        if let progress {
+            progress(RefreshProgress(completed: completed, total: total, step: step))
+        } else {
+            logger?.info("full rebuild progress", metadata: ["step": "\(completed)/\(total)", "done": "\(step)"])
+        }
     }
 }

@@ -9,6 +9,7 @@ guard let name = arguments.first else {
                dealer-kpi-bench ingest [--workdir DIR] [--sizes 500000,1000000] [--insert-sample N] [--copy-runs N] [--ours-runs N]
                                        [--stores N] [--days N] [--traffic X] [--ours-only] [--drop-visit-fks]
                dealer-kpi-bench aggregate [--workdir DIR] [--stores N] [--days N]
+               dealer-kpi-bench results [--dir bench/out] [--out bench/RESULTS.md]
                dealer-kpi-bench ingest-only --corpus DIR --conninfo STR --max-visit-rows N --result FILE
 
         """.utf8))
@@ -39,7 +40,11 @@ do {
         ).run()
     case "aggregate":
         try await AggregateBenchmark(workdir: workdir("/tmp/dkpi-bench-aggregate"),
-                                     stores: Int(option("--stores", "500"))!, days: Int(option("--days", "365"))!).run()
+                                     stores: Int(option("--stores", "500"))!, days: Int(option("--days", "365"))!,
+                                     batch: Int(option("--batch", "")) ).run()
+    case "results":
+        try ResultsReport(directory: URL(fileURLWithPath: option("--dir", "bench/out")),
+                          output: URL(fileURLWithPath: option("--out", "bench/RESULTS.md"))).run()
     case "ingest-only":
         try await IngestOnly(
             corpus: URL(fileURLWithPath: option("--corpus", "")),
