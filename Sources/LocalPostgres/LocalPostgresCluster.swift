@@ -24,6 +24,9 @@ public struct LocalPostgresCluster: Sendable {
         public var socketPort = 5432
         /// `postgresql.conf` settings (e.g. `fsync=off` for throwaway test clusters).
         public var settings: [String: String] = [:]
+        /// The whole `pg_hba.conf`, replacing the one `initdb` writes (e.g. `hostssl` lines only, for TLS tests);
+        /// nil keeps `initdb`'s: trust on the socket, scram-sha-256 over TCP. Applied when the cluster is created.
+        public var hostBasedAuthentication: String? = nil
         public init() {}
     }
 
@@ -87,6 +90,9 @@ public struct LocalPostgresCluster: Sendable {
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(conf.utf8))
             try handle.close()
+            if let hba = options.hostBasedAuthentication {
+                try Data(hba.utf8).write(to: dataDirectory.appending(path: "pg_hba.conf"))
+            }
             if asRoot { try chownToPostgres(directory) }
         }
         try fm.createDirectory(at: socketDirectory, withIntermediateDirectories: true)

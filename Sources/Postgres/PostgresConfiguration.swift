@@ -64,7 +64,54 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible, CustomRe
             // Query parameters may carry password= too.
             return out.replacingMatches(ofKey: "password")
         }
-        return s.replacingMatches(ofKey: "password")
+        return redactConninfo(s) ?? s.replacingMatches(ofKey: "password")
+    }
+
+    /// Keywords whose values are secrets.
+    static let secretKeywords: Set<String> = ["password", "sslpassword"]
+
+    /// A key/value conninfo string with the values of `secretKeywords` replaced by `***`, or nil when `s` does
+    /// not parse as one. libpq allows spaces around `=` (`password = x`) and single-quoted values with
+    /// backslash escapes, which a plain search for `password=` would miss.
+    static func redactConninfo(_ s: String) -> String? {
+        var out = ""
+        var rest = Substring(s)
+        func skipSpaces() {
+            while let c = rest.first, c.isWhitespace { out.append(c); rest = rest.dropFirst() }
+        }
+        while true {
+            skipSpaces()
+            guard !rest.isEmpty else { return out }
+            let key = rest.prefix { !$0.isWhitespace && $0 != "=" }
+            guard !key.isEmpty else { return nil }
+            out += key
+            rest = rest.dropFirst(key.count)
+            skipSpaces()
+            guard rest.first == "=" else { return nil }
+            out.append("=")
+            rest = rest.dropFirst()
+            skipSpaces()
+            var value = ""
+            if rest.first == "'" {
+                value.append("'")
+                rest = rest.dropFirst()
+                var closed = false
+                while let c = rest.first {
+                    rest = rest.dropFirst()
+                    value.append(c)
+                    if c == "\\", let next = rest.first { value.append(next); rest = rest.dropFirst(); continue }
+                    if c == "'" { closed = true; break }
+                }
+                guard closed else { return nil }
+            } else {
+                while let c = rest.first, !c.isWhitespace {
+                    value.append(c)
+                    rest = rest.dropFirst()
+                    if c == "\\", let next = rest.first { value.append(next); rest = rest.dropFirst() }
+                }
+            }
+            out += secretKeywords.contains(String(key)) ? "***" : value
+        }
     }
 }
 

@@ -4,11 +4,13 @@ public import Postgres
 import Yams
 
 /// A secret (key, password, token): never printed, never logged.
-public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public let value: String
     public init(_ value: String) { self.value = value }
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
+    /// `dump()` and other reflection show no value either.
+    public var customMirror: Mirror { Mirror(self, children: []) }
 }
 
 /// Everything `dealer-kpi serve` needs, from a YAML file with environment overrides and command-line flags
