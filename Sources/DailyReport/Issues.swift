@@ -8,6 +8,9 @@ public enum Rule: String, Sendable, Hashable, CaseIterable, CustomStringConverti
     case io
     /// The bytes are neither strictly valid UTF-8 nor valid GB18030 (JSON: not valid UTF-8).
     case encoding
+    /// The file is larger than the configured maximum report size (`ReadOptions.maxFileBytes`); it was
+    /// rejected before any of it was parsed.
+    case fileTooLarge = "file_too_large"
     /// The file is empty or its first row is empty: a header row is required.
     case header
     /// A column the detected file kind needs appears more than once in the header.
@@ -198,12 +201,26 @@ public struct FileRejected: Error, Hashable, Sendable, CustomStringConvertible {
 public struct ReadOptions: Sendable, Hashable {
     /// Stop checking a file after this many issues (the default 100); the error then says more were omitted.
     public var maxIssues: Int
-    /// The deepest JSON array/object nesting accepted (default 64; a report needs 3).
+    /// The deepest JSON array/object nesting accepted (default 64; a report needs 3). Values above
+    /// `jsonDepthCeiling` act as the ceiling: the parser is recursive, and no setting may let a hostile
+    /// document exhaust the stack.
     public var maxJSONDepth: Int
 
-    public init(maxIssues: Int = 100, maxJSONDepth: Int = 64) {
+    /// The most `maxJSONDepth` can allow (512 levels: a few hundred KB of stack at most).
+    public static let jsonDepthCeiling = 512
+    /// The largest report or master-data file accepted, in bytes (default 64 MiB). Larger files are rejected
+    /// with `file_too_large` before a byte of them is parsed, so an oversized (or hostile) file costs
+    /// neither memory nor time. One store's daily report is a few MB and the HTTP API caps bodies at
+    /// 50 MB by default; a CSV export of many stores and days should be split.
+    public var maxFileBytes: Int
+
+    /// The default `maxFileBytes`: 64 MiB.
+    public static let defaultMaxFileBytes = 64 << 20
+
+    public init(maxIssues: Int = 100, maxJSONDepth: Int = 64, maxFileBytes: Int = ReadOptions.defaultMaxFileBytes) {
         self.maxIssues = max(1, maxIssues)
         self.maxJSONDepth = max(1, maxJSONDepth)
+        self.maxFileBytes = max(0, maxFileBytes)
     }
 }
 

@@ -84,7 +84,8 @@ struct JSONParser {
 
     private init(_ p: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.p = p
-        self.maxDepth = maxDepth
+        // The parser recurses once per level: never deeper than the ceiling, whatever was asked for.
+        self.maxDepth = min(maxDepth, ReadOptions.jsonDepthCeiling)
     }
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = 64) throws(JSONSyntaxError) -> JSONValue {

@@ -143,12 +143,17 @@ public enum MasterDataReader {
     /// - Throws: `FileRejected` with every issue found (capped by `options.maxIssues`).
     public static func read(path: String, fileName: String? = nil, options: ReadOptions = ReadOptions()) throws(FileRejected) -> MasterFile {
         let name = fileName ?? path
+        try ReportReader.rejectIfTooLarge(size: ChunkedFile.size(path: path), fileName: name, options: options)
         let bytes: [UInt8]
         do {
-            bytes = try ChunkedFile.readAll(path: path)
+            bytes = try ChunkedFile.readAll(path: path, limit: options.maxFileBytes)
         } catch {
             let issues = IssueCollector(file: name, limit: options.maxIssues)
-            issues.add(.wholeFile, field: nil, value: nil, rule: .io, (error as? ChunkedFile.Failure)?.message ?? "cannot read file")
+            if let tooLarge = error as? ChunkedFile.TooLarge {
+                issues.add(.wholeFile, field: nil, value: nil, rule: .fileTooLarge, tooLarge.message)
+            } else {
+                issues.add(.wholeFile, field: nil, value: nil, rule: .io, (error as? ChunkedFile.Failure)?.message ?? "cannot read file")
+            }
             throw issues.rejection()!
         }
         return try read(bytes: bytes, fileName: name, options: options)
@@ -157,6 +162,7 @@ public enum MasterDataReader {
     /// Reads a master-data file held in memory.
     /// - Throws: `FileRejected` with every issue found (capped by `options.maxIssues`).
     public static func read(bytes: [UInt8], fileName: String, options: ReadOptions = ReadOptions()) throws(FileRejected) -> MasterFile {
+        try ReportReader.rejectIfTooLarge(size: bytes.count, fileName: fileName, options: options)
         let issues = IssueCollector(file: fileName, limit: options.maxIssues)
         guard let (utf8, encoding) = InputDecoder.decode(bytes, allowGB18030: true, collector: issues) else {
             throw issues.rejection()!

@@ -50,6 +50,8 @@ public struct CSVStreamSummary: Sendable, Hashable {
 ///   business_date wins when stored). A `vin` may belong to one (store, order) only within a file.
 /// - A value containing a line break (legal inside a quoted CSV field) is rejected by the control
 ///   character rule; leading and trailing white space including line breaks is trimmed first.
+/// - A file larger than `ReadOptions.maxFileBytes` (default 64 MiB) is rejected (`file_too_large`) before
+///   any of it is parsed: the size of a file on disk is taken from `stat`, so a huge file costs no memory.
 public enum ReportReader {
     /// The `format` value of contract version 1.
     public static let formatV1 = "dealer-daily-report/1"
@@ -68,14 +70,19 @@ public enum ReportReader {
     public static func read(path: String, fileName: String? = nil, reference: ReferenceData?,
                             options: ReadOptions = ReadOptions()) throws(FileRejected) -> ReportFile {
         let name = fileName ?? path
+        try rejectIfTooLarge(size: ChunkedFile.size(path: path), fileName: name, options: options)
         let json = isJSON(name: path, firstBytes: nil) ?? isJSON(name: "", firstBytes: firstBytes(path: path))!
         if json {
             let bytes: [UInt8]
             do {
-                bytes = try ChunkedFile.readAll(path: path)
+                bytes = try ChunkedFile.readAll(path: path, limit: options.maxFileBytes)
             } catch {
                 let issues = IssueCollector(file: name, limit: options.maxIssues)
-                issues.add(.wholeFile, field: nil, value: nil, rule: .io, (error as? ChunkedFile.Failure)?.message ?? "cannot read file")
+                if let tooLarge = error as? ChunkedFile.TooLarge {
+                    issues.add(.wholeFile, field: nil, value: nil, rule: .fileTooLarge, tooLarge.message)
+                } else {
+                    issues.add(.wholeFile, field: nil, value: nil, rule: .io, (error as? ChunkedFile.Failure)?.message ?? "cannot read file")
+                }
                 throw issues.rejection()!
             }
             return try readJSON(bytes: bytes, fileName: name, reference: reference, options: options)
@@ -90,6 +97,7 @@ public enum ReportReader {
     /// `fileName` and the content.
     public static func read(bytes: [UInt8], fileName: String, reference: ReferenceData?,
                             options: ReadOptions = ReadOptions()) throws(FileRejected) -> ReportFile {
+        try rejectIfTooLarge(size: bytes.count, fileName: fileName, options: options)
         if isJSON(name: fileName, firstBytes: bytes) == true {
             return try readJSON(bytes: bytes, fileName: fileName, reference: reference, options: options)
         }
@@ -102,6 +110,7 @@ public enum ReportReader {
     /// Reads a JSON report (contract §2.1) from memory.
     public static func readJSON(bytes: [UInt8], fileName: String, reference: ReferenceData?,
                                 options: ReadOptions = ReadOptions()) throws(FileRejected) -> ReportFile {
+        try rejectIfTooLarge(size: bytes.count, fileName: fileName, options: options)
         let issues = IssueCollector(file: fileName, limit: options.maxIssues)
         let report = JSONReportReader(issues: issues, reference: reference, file: fileName, maxDepth: options.maxJSONDepth)
             .read(bytes)
@@ -131,6 +140,10 @@ public enum ReportReader {
         let parser = CSVReportParser(file: name, issues: issues, reference: reference)
         func deliver(_ sd: StoreDay, _ rec: ReportRecord) throws {
             do { try onRecord(sd, rec) } catch { throw Forwarded(error: error) }
+        }
+        if let tooLarge = tooLarge(size: ChunkedFile.size(path: path), options: options) {
+            issues.add(.wholeFile, field: nil, value: nil, rule: .fileTooLarge, tooLarge.message)
+            return parser.summary(encoding: nil)
         }
         do {
             encoding = try InputDecoder.detect(path: path, allowGB18030: true, collector: issues)
@@ -162,6 +175,10 @@ public enum ReportReader {
         let parser = CSVReportParser(file: fileName, issues: issues, reference: reference)
         func deliver(_ sd: StoreDay, _ rec: ReportRecord) throws {
             do { try onRecord(sd, rec) } catch { throw Forwarded(error: error) }
+        }
+        if let tooLarge = tooLarge(size: bytes.count, options: options) {
+            issues.add(.wholeFile, field: nil, value: nil, rule: .fileTooLarge, tooLarge.message)
+            return parser.summary(encoding: nil)
         }
         guard let (utf8, encoding) = InputDecoder.decode(bytes, allowGB18030: true, collector: issues) else {
             return parser.summary(encoding: nil)
@@ -195,7 +212,8 @@ public enum ReportReader {
     /// streamed encoding check). Nil when the file cannot be read or decoded or its header names no section;
     /// `streamCSV` then reports why. Lets a caller prepare for the records (e.g. start a COPY into the
     /// right table) before streaming them.
-    public static func csvSectionKind(path: String) -> SectionKind? {
+    public static func csvSectionKind(path: String, options: ReadOptions = ReadOptions()) -> SectionKind? {
+        if tooLarge(size: ChunkedFile.size(path: path), options: options) != nil { return nil }
         let issues = IssueCollector(file: path, limit: 1)
         guard let encoding = try? InputDecoder.detect(path: path, allowGB18030: true, collector: issues) else { return nil }
         struct Found: Error {}
@@ -213,6 +231,24 @@ public enum ReportReader {
     }
 
     // MARK: helpers
+
+    /// The size problem of a file of `size` bytes (nil: unknown size or within `options.maxFileBytes`).
+    static func tooLarge(size: Int?, options: ReadOptions) -> ChunkedFile.TooLarge? {
+        do throws(ChunkedFile.TooLarge) {
+            try ChunkedFile.TooLarge.check(size: size, limit: options.maxFileBytes)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Throws a `file_too_large` rejection when `size` is over `options.maxFileBytes`.
+    static func rejectIfTooLarge(size: Int?, fileName: String, options: ReadOptions) throws(FileRejected) {
+        guard let problem = tooLarge(size: size, options: options) else { return }
+        let issues = IssueCollector(file: fileName, limit: options.maxIssues)
+        issues.add(.wholeFile, field: nil, value: nil, rule: .fileTooLarge, problem.message)
+        throw issues.rejection()!
+    }
 
     /// The first bytes of a file (empty when it cannot be read: the CSV path then reports the problem).
     static func firstBytes(path: String) -> [UInt8] {

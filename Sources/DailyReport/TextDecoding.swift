@@ -166,17 +166,49 @@ struct ChunkedFile {
         }
     }
 
-    /// Reads a whole file.
-    static func readAll(path: String) throws -> [UInt8] {
+    /// Reads a whole file. With `limit`, throws `TooLarge` as soon as more than `limit` bytes were read (a
+    /// file that grew after its size was checked never costs more memory than the limit plus one chunk).
+    static func readAll(path: String, limit: Int = .max) throws -> [UInt8] {
         var all: [UInt8] = []
-        try forEachChunk(path: path) { all.append(contentsOf: $0) }
+        try forEachChunk(path: path) { chunk in
+            if chunk.count > limit - all.count { throw TooLarge(limit: limit, size: nil) }
+            all.append(contentsOf: chunk)
+        }
         return all
+    }
+
+    /// The size of a regular file in bytes (`stat` of the path; nothing is read); `Int.max` for anything
+    /// else (a pipe, device or socket can stream without end, e.g. `/dev/zero`, so it is over every limit);
+    /// nil when the path cannot be stat'ed (the read that follows then reports why).
+    static func size(path: String) -> Int? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        guard st.st_mode & S_IFMT == S_IFREG else { return .max }
+        return Int(st.st_size)
     }
 
     struct Failure: Error {
         let path: String
         let errno: Int32
         var message: String { "cannot read file: \(String(cString: strerror(errno)))" }
+    }
+
+    /// The file exceeds a reader's maximum size (`ReadOptions.maxFileBytes`).
+    struct TooLarge: Error {
+        let limit: Int
+        /// The size found, when known (nil: it grew past the limit while being read).
+        let size: Int?
+
+        /// The rejection issue's message.
+        var message: String {
+            let found = size.map { $0 == .max ? "not a regular file (a pipe or device has no end)" : "\($0) bytes" } ?? "more than that"
+            return "the file is too large: \(found), the maximum report size is \(limit) bytes (ReadOptions.maxFileBytes); split it into smaller files"
+        }
+
+        /// Throws when a file of `size` bytes is over `limit`.
+        static func check(size: Int?, limit: Int) throws(TooLarge) {
+            if let size, size > limit { throw TooLarge(limit: limit, size: size) }
+        }
     }
 }
 
