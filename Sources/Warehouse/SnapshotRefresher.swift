@@ -187,7 +187,7 @@ struct SnapshotRefresh {
                 """)
         }
         var steps = StepCounter.silent
-        try runBatch(conn, summary: &summary, steps: &steps)
+        try runBatch(conn, mode: .incremental, summary: &summary, steps: &steps)
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.touchedRollupPeriods))
         try runRollups(conn, summary: &summary)
     }
@@ -222,7 +222,7 @@ struct SnapshotRefresh {
                 _ = try conn.runQuery("DELETE FROM kpi.sp_day WHERE store_code = ANY(\(batch))")
                 _ = try conn.runQuery("DELETE FROM kpi.sp_month WHERE store_code = ANY(\(batch))")
             }
-            try runBatch(conn, summary: &summary, steps: &steps)
+            try runBatch(conn, mode: .full, summary: &summary, steps: &steps)
         }
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.allRollupPeriods))
         try runRollups(conn, summary: &summary)
@@ -230,13 +230,19 @@ struct SnapshotRefresh {
     }
 
     /// Recomputes everything rf_change names.
-    private func runBatch(_ conn: isolated PostgresConnection, summary: inout RefreshSummary, steps: inout StepCounter) throws {
+    private func runBatch(_ conn: isolated PostgresConnection, mode: SnapshotRefresher.Mode, summary: inout RefreshSummary,
+                          steps: inout StepCounter) throws {
         // Statistics for the temporary work tables (autovacuum never analyzes them): without them the
         // planner hashes the whole calendar and sp_day for a change of one store-day.
         try conn.runScript("ANALYZE rf_horizon, rf_change")
         _ = try conn.runQuery(PostgresQuery(unsafeSQL: SnapshotSQL.expandFactDays))
         try conn.runScript("ANALYZE rf_fact_day")
         try conn.runScript(SnapshotSQL.recomputeSpDay)
+        if mode == .full {
+            // The aggregates were just rewritten wholesale (after a TRUNCATE their statistics say "empty"):
+            // without fresh statistics the next statements planned for a few rows and ran 2-3x longer.
+            try conn.runScript("ANALYZE kpi.sp_day, kpi.sp_month")
+        }
         steps.finished("daily and monthly aggregates")
         try conn.runScript(SnapshotSQL.expandPeriods)
         try conn.runScript("ANALYZE rf_period, rf_stock")
