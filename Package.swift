@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // HTTP client of the bench/load driver (dealer-kpi-bench only; already in the graph through hummingbird's tests).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Layer 0: the C library. Imported by `Postgres` only.
@@ -116,6 +118,7 @@ let package = Package(
                 "DailyReport",
                 "CorpusGenerator",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "bench/Sources/dealer-kpi-bench",
             swiftSettings: strictSwift

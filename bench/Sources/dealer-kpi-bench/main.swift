@@ -11,6 +11,8 @@ guard let name = arguments.first else {
                dealer-kpi-bench aggregate [--workdir DIR] [--stores N] [--days N]
                dealer-kpi-bench results [--dir bench/out] [--out bench/RESULTS.md]
                dealer-kpi-bench ingest-only --corpus DIR --conninfo STR --max-visit-rows N --result FILE
+               dealer-kpi-bench faults [--workdir DIR] [--kills 24] [--seed 1] [--stores 12] [--days 30] [--corpus-seed 6] [--outage-seconds 30] [--feed-seconds 150] [--binary PATH] [--tamper]
+               dealer-kpi-bench load [--workdir DIR] [--stores 50] [--days 90] [--clients 50] [--duration 60] [--paced-duration 75] [--rate 0] [--paced-share 0.5] [--freshness-every 5] [--poll-ms 100] [--baseline-seconds 60] [--seed 11]
 
         """.utf8))
     exit(2)
@@ -52,6 +54,16 @@ do {
             maxVisitRows: Int(option("--max-visit-rows", "\(Int.max)"))!,
             resultFile: URL(fileURLWithPath: option("--result", "/dev/null"))
         ).run()
+    case "load":
+        try await LoadBenchmark(workdir: workdir("/tmp/dkpi-bench-load"), option: option).run()
+    case "faults":
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: "dealer-kpi")
+        guard try await FaultsBenchmark(
+            workdir: workdir("/tmp/dkpi-bench-faults"), binary: URL(fileURLWithPath: option("--binary", binary.path)),
+            stores: Int(option("--stores", "12"))!, days: Int(option("--days", "30"))!, corpusSeed: UInt64(option("--corpus-seed", "6"))!,
+            seed: UInt64(option("--seed", "1"))!, kills: Int(option("--kills", "24"))!, outageSeconds: Int(option("--outage-seconds", "30"))!,
+            feedSeconds: Double(option("--feed-seconds", "150"))!, tamper: arguments.contains("--tamper")
+        ).run() else { exit(1) }
     default:
         FileHandle.standardError.write(Data("unknown benchmark \(name)\n".utf8))
         exit(2)
