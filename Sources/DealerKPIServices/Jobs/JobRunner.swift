@@ -93,6 +93,36 @@ public struct JobRunner: Sendable {
         return try await execute(runID: runID, job: job, arguments: arguments)
     }
 
+    /// Marks as failed the runs left `running` by a daemon that died (kill -9, power loss): those of this
+    /// instance name (a restarted daemon with a configured name: its earlier process is gone) and those of a
+    /// `host:pid` instance on this host whose process no longer exists. Runs of other hosts' unnamed
+    /// instances cannot be judged from here and are left alone. Their work rolled back with them (a refresh
+    /// is one transaction) and later runs redo it; this only keeps `jobs history` truthful.
+    /// Returns how many runs were marked.
+    @discardableResult
+    public func markAbandonedRuns() async throws -> Int {
+        let host = ProcessInfo.processInfo.hostName
+        let rows = try await pool.query("SELECT run_id, instance FROM ops.job_run WHERE status = 'running' AND instance IS NOT NULL")
+        var abandoned: [Int] = []
+        for row in rows {
+            let (runID, runInstance) = try row.decode((Int, String).self)
+            if runInstance == instance, instance != "\(host):\(getpid())" {
+                abandoned.append(runID)  // our own name, from before this process started
+            } else if runInstance.hasPrefix(host + ":"), let pid = Int32(runInstance.dropFirst(host.count + 1)), pid != getpid(),
+                      kill(pid, 0) == -1, errno == ESRCH {
+                abandoned.append(runID)
+            }
+        }
+        guard !abandoned.isEmpty else { return 0 }
+        let marked = try await pool.query("""
+            UPDATE ops.job_run SET status = 'failed', finished_at = clock_timestamp(),
+                   error = 'abandoned: the daemon running it stopped before it finished (its work was rolled back)'
+            WHERE run_id = ANY(\(abandoned)) AND status = 'running'
+            """).affectedRows
+        logger.warning("marked runs of stopped daemons as failed", metadata: ["runs": "\(abandoned)"])
+        return marked
+    }
+
     /// Asks the daemons to run a job (HTTP, or `jobs run --async`): queued in `ops.job_request` and
     /// announced on `dealer_kpi_jobs`. Returns the request id.
     public func request(job: JobKind, arguments: JobArguments = JobArguments(), trigger: JobTrigger = .manual, requestedBy: String) async throws -> Int {

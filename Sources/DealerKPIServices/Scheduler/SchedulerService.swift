@@ -22,6 +22,11 @@ struct SchedulerService: Service {
 
     func run() async throws {
         let store = JobScheduleStore(pool: pool)
+        do {
+            try await jobs.markAbandonedRuns()
+        } catch {
+            logger.warning("could not check for runs of stopped daemons", metadata: ["error": "\(error)"])
+        }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let schedules = try await store.list()
