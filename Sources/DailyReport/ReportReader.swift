@@ -232,6 +232,13 @@ public enum ReportReader {
 
     // MARK: helpers
 
+    /// Rejects (`file_too_large`) a file over `options.maxFileBytes`, or one that is not a regular file (a
+    /// pipe or device has no end), from its `stat` alone: for callers that read the file before the reader
+    /// does (a checksum), so that such a file is refused without being read.
+    public static func checkSize(path: String, fileName: String? = nil, options: ReadOptions = ReadOptions()) throws(FileRejected) {
+        try rejectIfTooLarge(size: ChunkedFile.size(path: path), fileName: fileName ?? path, options: options)
+    }
+
     /// The size problem of a file of `size` bytes (nil: unknown size or within `options.maxFileBytes`).
     static func tooLarge(size: Int?, options: ReadOptions) -> ChunkedFile.TooLarge? {
         do throws(ChunkedFile.TooLarge) {

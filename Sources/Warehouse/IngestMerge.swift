@@ -3,92 +3,63 @@ import DailyReport
 import Foundation
 import Postgres
 
-/// The set-based merge of one file's staging tables into the warehouse. Runs inside the file's
-/// transaction, after its store-days are locked.
+/// The set-based merge of one file into the warehouse. Runs inside the file's transaction, after the
+/// file was parsed and validated.
 enum IngestMerge {
-    /// Assigns each store-day its version (1 for the first data, +1 for data received later than the
-    /// current version, the same version for data received at the same time), records the submission and
-    /// the report-level change. Returns the versions.
-    static func versionsAndSubmissions(_ conn: isolated PostgresConnection, fileID: Int, received: Date, name: String, checksum: String) throws -> [IngestResult.StoreDayVersion] {
-        let rows = try conn.runQuery("""
-            INSERT INTO core.store_day_report AS r
-                (store_code, business_date, current_version, current_received_at, first_received_at, due_at, on_time)
-            SELECT DISTINCT store_code, business_date, 1, \(received)::timestamptz, \(received)::timestamptz,
-                   core.due_at(business_date), \(received)::timestamptz <= core.due_at(business_date)
-            FROM stg_section
-            ON CONFLICT (store_code, business_date) DO UPDATE
-            SET current_version = CASE WHEN r.current_received_at = EXCLUDED.current_received_at
-                                       THEN r.current_version ELSE r.current_version + 1 END,
-                current_received_at = greatest(r.current_received_at, EXCLUDED.current_received_at)
-            RETURNING store_code, business_date, current_version
-            """)
-        let versions = try rows.map { row in
-            let (store, date, version) = try row.decode((String, CalendarDate, Int).self)
-            return IngestResult.StoreDayVersion(store: store, businessDate: date, version: version)
-        }
-        _ = try conn.runQuery("""
-            INSERT INTO core.report_submission
-                (store_code, business_date, version, received_at, due_at, on_time, file_id, source_file, source_checksum,
-                 visit_rows, prospect_rows, sale_rows)
-            SELECT r.store_code, r.business_date, r.current_version, \(received)::timestamptz, r.due_at,
-                   \(received)::timestamptz <= r.due_at, \(fileID), \(name), \(checksum),
-                   max(s.row_count) FILTER (WHERE s.section = 'visits'),
-                   max(s.row_count) FILTER (WHERE s.section = 'prospects'),
-                   max(s.row_count) FILTER (WHERE s.section = 'sales')
-            FROM stg_section s
-            JOIN core.store_day_report r USING (store_code, business_date)
-            GROUP BY r.store_code, r.business_date, r.current_version, r.due_at
-            """)
-        try conn.runScript("""
-            CREATE TEMP TABLE stg_submission ON COMMIT DROP AS
-            SELECT store_code::text, business_date, submission_id, version
-            FROM core.report_submission WHERE file_id = \(fileID);
-            INSERT INTO core.kpi_change (store_code, first_date, last_date, reason)
-            SELECT store_code, business_date, business_date, 'report' FROM stg_submission;
-            """)
-        return versions.sorted { ($0.store, $0.businessDate) < ($1.store, $1.businessDate) }
+    /// What `core.ingest_file_begin` did for a file.
+    struct Begun {
+        var fileID: Int
+        /// The state sequence number of the file's card and order states.
+        var sequence: Int
+        /// Every store-day of the file with its version, sorted by store then date.
+        var versions: [IngestResult.StoreDayVersion]
+        /// The submission id of every store-day of the file, in `versions`' order.
+        var submissionIDs: [Int]
+        /// The store-days that take the file's visits, with their submission ids (the others' stored visits
+        /// were received later and stay).
+        var visitSubmissions: [StoreDay: Int]
     }
 
-    /// Replaces the visits of every store-day the file carries visits for, unless the stored visits were
-    /// received later (an out-of-order historical load never reverts newer data).
-    static func visits(_ conn: isolated PostgresConnection, received: Date) throws {
-        _ = try conn.runQuery("""
-            CREATE TEMP TABLE stg_visit_day ON COMMIT DROP AS
-            SELECT s.store_code, s.business_date, sub.submission_id, r.visits_received_at IS NOT NULL AS replaces
-            FROM stg_section s
-            JOIN stg_submission sub USING (store_code, business_date)
-            JOIN core.store_day_report r USING (store_code, business_date)
-            WHERE s.section = 'visits'
-              AND (r.visits_received_at IS NULL OR r.visits_received_at <= \(received)::timestamptz)
+    /// Locks the file's store-days, records the file, assigns versions (1 for the first data, +1 for data
+    /// received later than the current version, the same version for data received at the same time),
+    /// records the submissions and the report-level change, deletes the visits the file replaces and logs the
+    /// visits change, all in one round trip (`core.ingest_file_begin`, sql/006).
+    static func begin(_ conn: isolated PostgresConnection, name: String, checksum: String, form: String, encoding: TextEncoding,
+                      received: Date, sections: [(StoreDay, SectionKind, Int)]) throws -> Begun {
+        let stores = sections.map(\.0.store)
+        let dates = sections.map(\.0.businessDate)
+        let kinds = sections.map(\.1.rawValue)
+        let rowCounts = sections.map { Int32(clamping: $0.2) }
+        let rows = try conn.runQuery("""
+            SELECT store_code, business_date, version, submission_id, takes_visits, file_id, state_sequence
+            FROM core.ingest_file_begin(\(name), \(checksum), \(form), \(encoding.rawValue), \(received),
+                                        \(stores), \(dates), \(kinds), \(rowCounts))
             """)
-        // Only store-days whose visits were stored before have rows to delete (visits_received_at is set
-        // whenever visits are stored); usually none, then the DELETE is skipped. A fresh temporary table has
-        // no statistics: without them the planner may guess ~1,000 store-days and delete through a merge join
-        // over the whole core.visit primary key (a cost growing with the table, ~0.1-0.2 s per file at 1M
-        // rows); with them it probes the key once per replaced store-day.
-        let replacing = try conn.runQuery("SELECT count(*) FROM stg_visit_day WHERE replaces")[0].decode(Int.self, column: 0)
-        if replacing > 0 {
-            try conn.runScript("""
-                ANALYZE stg_visit_day;
-                DELETE FROM core.visit v USING stg_visit_day d
-                WHERE d.replaces AND v.store_code = d.store_code AND v.business_date = d.business_date;
-                """)
+        var begun = Begun(fileID: 0, sequence: 0, versions: [], submissionIDs: [], visitSubmissions: [:])
+        for row in rows {
+            let (store, date, version, submission, takesVisits, fileID, sequence) = try row.decode((String, CalendarDate, Int, Int, Bool, Int, Int).self)
+            begun.fileID = fileID
+            begun.sequence = sequence
+            begun.versions.append(IngestResult.StoreDayVersion(store: store, businessDate: date, version: version))
+            begun.submissionIDs.append(submission)
+            if takesVisits { begun.visitSubmissions[StoreDay(store: store, businessDate: date)] = submission }
         }
-        try conn.runScript("""
-            INSERT INTO core.visit
-                (store_code, business_date, visit_id, channel, purpose, salesperson_code, model_code, party_size,
-                 existing_card, existing_order, new_card, test_drive, walkin_group, phone_group, revisit,
-                 submission_id, source_line)
-            SELECT s.store_code, s.business_date, s.visit_id, s.channel, s.purpose, s.salesperson_code, s.model_code,
-                   s.party_size, s.existing_card, s.existing_order, s.new_card, s.test_drive, s.walkin_group,
-                   s.phone_group, s.revisit, d.submission_id, s.source_line
-            FROM stg_visit s JOIN stg_visit_day d USING (store_code, business_date);
-            INSERT INTO core.kpi_change (store_code, first_date, last_date, reason)
-            SELECT store_code, business_date, business_date, 'visits' FROM stg_visit_day;
-            """)
+        guard !rows.isEmpty else {
+            throw WarehouseError.configuration("core.ingest_file_begin recorded no submission for \(name)")
+        }
+        return begun
+    }
+
+    /// `stg_submission`: the file's submissions, for the card and order merges (from what `begin` returned:
+    /// core.report_submission has no index to find them by file).
+    static func submissionsTable(_ conn: isolated PostgresConnection, _ begun: Begun) throws {
+        let stores = begun.versions.map(\.store)
+        let dates = begun.versions.map(\.businessDate)
+        let versions = begun.versions.map { Int32(clamping: $0.version) }
         _ = try conn.runQuery("""
-            UPDATE core.store_day_report r SET visits_received_at = \(received)::timestamptz
-            FROM stg_visit_day d WHERE r.store_code = d.store_code AND r.business_date = d.business_date
+            CREATE TEMP TABLE stg_submission ON COMMIT DROP AS
+            SELECT * FROM unnest(\(stores)::text[], \(dates)::date[], \(begun.submissionIDs)::bigint[], \(versions)::int[])
+                AS s(store_code, business_date, submission_id, version)
             """)
     }
 

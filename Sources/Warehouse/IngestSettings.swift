@@ -9,10 +9,19 @@ public import DailyReport
 public struct IngestSettings: Sendable, CustomStringConvertible, CustomReflectable {
     public var piiKey: [UInt8]
     public var phoneBlacklist: [String]
+    /// At most this many visit records of one file are held in memory between parsing and the COPY into
+    /// `core.visit` (~200 bytes each); a file with more is read a second time instead, so the memory of
+    /// ingest stays flat whatever the file size (docs/ingest-performance.md).
+    public var visitBufferRows: Int
 
-    public init(piiKey: [UInt8], phoneBlacklist: [String] = PhoneNumber.defaultBlacklist) {
+    /// The default `visitBufferRows`: 50,000 visits (~10 MB), several times the largest day of a big store.
+    public static let defaultVisitBufferRows = 50_000
+
+    public init(piiKey: [UInt8], phoneBlacklist: [String] = PhoneNumber.defaultBlacklist,
+                visitBufferRows: Int = IngestSettings.defaultVisitBufferRows) {
         self.piiKey = piiKey
         self.phoneBlacklist = phoneBlacklist
+        self.visitBufferRows = visitBufferRows
     }
 
     /// Reads `DEALER_KPI_PII_KEY`; a clear error when it is missing or too short.
@@ -27,8 +36,8 @@ public struct IngestSettings: Sendable, CustomStringConvertible, CustomReflectab
     }
 
     /// Never shows the key (error messages and dumps print values reflectively).
-    public var description: String { "IngestSettings(piiKey: <redacted>, phoneBlacklist: \(phoneBlacklist.count) numbers)" }
-    public var customMirror: Mirror { Mirror(self, children: ["piiKey": "<redacted>", "phoneBlacklist": phoneBlacklist.count]) }
+    public var description: String { "IngestSettings(piiKey: <redacted>, phoneBlacklist: \(phoneBlacklist.count) numbers, visitBufferRows: \(visitBufferRows))" }
+    public var customMirror: Mirror { Mirror(self, children: ["piiKey": "<redacted>", "phoneBlacklist": phoneBlacklist.count, "visitBufferRows": visitBufferRows]) }
 }
 
 /// Turns raw customer PII into what the warehouse stores: a keyed hash of the normalized phone and a
@@ -54,11 +63,14 @@ struct PIIProtector: Sendable, CustomReflectable {
 public enum WarehouseError: Error, CustomStringConvertible, Sendable {
     case configuration(String)
     case notFound(String)
+    /// The file read differently the second time (ingest reads a large file twice); nothing was stored.
+    case fileChanged(String)
 
     public var description: String {
         switch self {
         case .configuration(let m): m
         case .notFound(let m): m
+        case .fileChanged(let m): m
         }
     }
 }

@@ -2,6 +2,7 @@ import CivilCalendar
 import DailyReport
 import Foundation
 import Postgres
+import Synchronization
 
 /// Master data as the validators need it, read from the database in one go.
 enum ReferenceSnapshot {
@@ -16,8 +17,36 @@ enum ReferenceSnapshot {
         return ReferenceData(stores: stores, salespeople: salespeople, models: models, receiptDay: receiptDay)
     }
 
-    /// The business date of `moment` in the warehouse's business time zone (from `core.setting`).
-    static func businessDay(_ conn: isolated PostgresConnection, of moment: Date) throws -> CalendarDate {
-        try conn.runQuery("SELECT core.business_day(\(moment))")[0].decode(CalendarDate.self, column: 0)
+    /// The current master-data version token (sql/006: changes with every change of stores, salespeople or models).
+    static func token(_ conn: isolated PostgresConnection) throws -> UUID {
+        try conn.runQuery("SELECT token FROM core.reference_data_version")[0].decode(UUID.self, column: 0)
+    }
+}
+
+/// The last master data an ingestor read, with the version token it was read under. Reading it cost three
+/// queries and a few milliseconds per file; now a file pays one token comparison (the token comes with the
+/// receipt-time query) unless master data changed since.
+///
+/// Thread-safe: `Sendable`, the state behind a mutex; shared by every copy of one `ReportIngestor`, used
+/// from any connection of its pool (the token is per database, and a pool serves one database).
+final class ReferenceCache: Sendable {
+    private let state = Mutex<(token: UUID, data: ReferenceData)?>(nil)
+
+    /// The master data for `token`, with `receiptDay` set: cached when the token matches, else read and kept.
+    /// `token` must come from the calling transaction (the caller's query that read the receipt time).
+    func reference(_ conn: isolated PostgresConnection, token: UUID, receiptDay: CalendarDate) throws -> ReferenceData {
+        if let hit = state.withLock({ $0 }), hit.token == token {
+            var data = hit.data
+            data.receiptDay = receiptDay
+            return data
+        }
+        let data = try ReferenceSnapshot.load(conn, receiptDay: receiptDay)
+        // The reads above are separate statements (each its own snapshot under READ COMMITTED): keep them only
+        // if no master-data change committed since the token was read, so the cache never pairs a token with
+        // data of another state. (This file then still uses what it read, as ingest always did.)
+        if try ReferenceSnapshot.token(conn) == token {
+            state.withLock { $0 = (token, data) }
+        }
+        return data
     }
 }

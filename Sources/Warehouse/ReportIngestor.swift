@@ -32,17 +32,24 @@ public struct IngestResult: Sendable {
 
 /// Loads daily reports (JSON or CSV) into the warehouse.
 ///
-/// One transaction per file: the file is parsed and validated while it streams through `COPY` into
-/// temporary staging tables, then checked and merged set-wise in SQL (visits replaced per store-day; cards
-/// and orders upserted when newer; versions, submissions and the change log written). Any problem rolls
-/// everything back, so a rejected file changes nothing. Store-days are locked with transaction-level
-/// advisory locks in a fixed order: different stores load in parallel, the same store-day serializes.
+/// One transaction per file: the file is parsed and validated first (visits held in memory up to
+/// `IngestSettings.visitBufferRows`, cards and orders streamed through `COPY` into the connection's
+/// staging tables); then one call of `core.ingest_file_begin` locks the store-days and writes the file,
+/// versions, submissions and change log and deletes the visits being replaced; the visits are COPYed
+/// straight into `core.visit` and cards and orders merged set-wise from staging (upserted when newer).
+/// Any problem rolls everything back, so a rejected file changes nothing. Store-days are locked with
+/// transaction-level advisory locks in a fixed order: different stores load in parallel, the same
+/// store-day serializes. Master data for validation is cached between files while its version token
+/// (`core.reference_data_version`, bumped by triggers on every change) is unchanged.
+/// See docs/ingest-performance.md.
 ///
 /// Thread-safety: `Sendable`; share one per process.
 public struct ReportIngestor: Sendable {
     public let pool: PostgresConnectionPool
     public let settings: IngestSettings
     private let logger: Logger
+    /// Master data for the validators, kept between files while `core.reference_data_version` is unchanged.
+    private let referenceCache = ReferenceCache()
 
     public init(pool: PostgresConnectionPool, settings: IngestSettings, logger: Logger = Logger(label: "dealer-kpi.ingest")) {
         self.pool = pool
@@ -62,10 +69,18 @@ public struct ReportIngestor: Sendable {
     public func ingest(path: String, displayName: String? = nil, receivedAt: Date? = nil, allowedStore: String? = nil,
                        inTransaction: (@Sendable (isolated PostgresConnection, IngestResult) throws -> Void)? = nil) async throws -> IngestResult {
         let name = displayName ?? (path as NSString).lastPathComponent
+        // Before the checksum reads the file: a huge file would be hashed in full for nothing, and a pipe or
+        // device would be read forever.
+        do {
+            try ReportReader.checkSize(path: path, fileName: name)
+        } catch {
+            logger.notice("rejected", metadata: ["file": "\(name)", "rules": "[\(DailyReport.Rule.fileTooLarge.rawValue)]"])
+            return .rejected(name, error)
+        }
         let checksum = try FileChecksum.sha256(path: path)
         let work = IngestWork(path: path, name: name, checksum: checksum, receivedAt: receivedAt,
                               pii: PIIProtector(key: settings.piiKey), cardRules: ACardRules(blacklist: settings.phoneBlacklist),
-                              allowedStore: allowedStore)
+                              allowedStore: allowedStore, visitBufferRows: settings.visitBufferRows, referenceCache: referenceCache)
         var attempt = 0
         while true {
             attempt += 1
@@ -115,26 +130,42 @@ struct IngestWork: Sendable {
     let cardRules: ACardRules
     var allowedStore: String? = nil
 
+    /// How many visit records of a file are held in memory between parsing and the COPY into core.visit;
+    /// a larger file's visits are read from the file a second time instead (memory stays flat).
+    var visitBufferRows: Int = IngestSettings.defaultVisitBufferRows
+    /// The ingestor's cache of master data (shared by its copies).
+    var referenceCache: ReferenceCache = ReferenceCache()
+
     func run(_ conn: isolated PostgresConnection) throws -> IngestResult {
-        let received = try receivedAt ?? conn.runQuery("SELECT now()")[0].decode(Date.self, column: 0)
-        let receiptDay = try ReferenceSnapshot.businessDay(conn, of: received)
-        let reference = try ReferenceSnapshot.load(conn, receiptDay: receiptDay)
-        try conn.runScript(StagingWriter.createStagingTables)
+        // One round trip for the receipt time, its business day and the master-data token.
+        let (received, receiptDay, token) = try conn.runQuery("""
+            SELECT coalesce(\(receivedAt)::timestamptz, now()), core.business_day(coalesce(\(receivedAt)::timestamptz, now())),
+                   (SELECT token FROM core.reference_data_version)
+            """)[0].decode((Date, CalendarDate, UUID).self)
+        let reference = try referenceCache.reference(conn, token: token, receiptDay: receiptDay)
         let staging = StagingWriter(pii: pii, cardRules: cardRules)
 
-        // 1. Parse, validate and stream into staging.
+        // 1. Parse and validate. Visits wait in memory (bounded) for their submission ids and then go
+        //    straight into core.visit; cards and orders stream into the connection's staging tables for the
+        //    set-based merge.
         var sections: [(StoreDay, SectionKind, Int)] = []
+        var visits = VisitSource.none
         let form: String
         let encoding: TextEncoding
         if ReportIngestForm.isJSON(path: path, name: name) {
             let file = try ReportReader.read(path: path, fileName: name, reference: reference)
             form = "json"
             encoding = file.encoding
+            var buffered = VisitBuffer(limit: .max)
+            if file.reports.contains(where: { $0.prospects != nil || $0.sales != nil }) {
+                try conn.runScript(StagingWriter.createStagingTables)
+            }
             for report in file.reports {
                 let day = report.storeDay
-                if let visits = report.visits {
-                    _ = try conn.runCopyFrom(StagingWriter.copyVisits) { w in for v in visits { try staging.write(v, day, into: &w) } }
-                    sections.append((day, .visits, visits.count))
+                if let records = report.visits {
+                    buffered.declare(day)
+                    for v in records { buffered.add(day, v) }
+                    sections.append((day, .visits, records.count))
                 }
                 if let prospects = report.prospects {
                     _ = try conn.runCopyFrom(StagingWriter.copyProspects) { w in for p in prospects { try staging.write(p, day, into: &w) } }
@@ -145,23 +176,37 @@ struct IngestWork: Sendable {
                     sections.append((day, .sales, sales.count))
                 }
             }
+            if !buffered.isEmpty { visits = .memory(buffered) }
         } else {
             guard let kind = ReportReader.csvSectionKind(path: path) else {
                 // Unreadable or no section header: let the reader say exactly why.
                 let summary = ReportReader.streamCSV(path: path, fileName: name, reference: reference) { (_, _) throws(Never) in }
                 throw summary.rejection ?? FileRejected(file: name, issues: [], isTruncated: false)
             }
-            var summary: CSVStreamSummary?
-            _ = try conn.runCopyFrom(StagingWriter.copyStatement(for: kind)) { w in
-                summary = try ReportReader.streamCSV(path: path, fileName: name, reference: reference) { day, record in
-                    try staging.write(record, day, into: &w)
+            let summary: CSVStreamSummary
+            if kind == .visits {
+                var buffered = VisitBuffer(limit: visitBufferRows)
+                summary = ReportReader.streamCSV(path: path, fileName: name, reference: reference) { (day, record) throws(Never) in
+                    if case .visit(let v) = record { buffered.add(day, v) }
                 }
+                if summary.rejection == nil {
+                    visits = buffered.overflowed ? .rereadFile(summary.recordCounts) : .memory(buffered)
+                }
+            } else {
+                try conn.runScript(StagingWriter.createStagingTables)
+                var streamed: CSVStreamSummary?
+                _ = try conn.runCopyFrom(StagingWriter.copyStatement(for: kind)) { w in
+                    streamed = try ReportReader.streamCSV(path: path, fileName: name, reference: reference) { day, record in
+                        try staging.write(record, day, into: &w)
+                    }
+                }
+                guard let streamed else { throw FileRejected(file: name, issues: [], isTruncated: false) }
+                summary = streamed
             }
-            guard let summary else { throw FileRejected(file: name, issues: [], isTruncated: false) }
             if let rejection = summary.rejection { throw rejection }
             form = "csv_\(kind.rawValue)"
             encoding = summary.encoding ?? .utf8
-            for (day, count) in summary.recordCounts { sections.append((day, kind, count)) }
+            for (day, count) in summary.recordCounts.sorted(by: { $0.key < $1.key }) { sections.append((day, kind, count)) }
         }
         if let allowedStore, let other = sections.first(where: { $0.0.store != allowedStore }) {
             throw ReportStoreNotAllowed(file: name, store: other.0.store, allowedStore: allowedStore)
@@ -170,46 +215,58 @@ struct IngestWork: Sendable {
             throw FileRejected(file: name, issues: [ValidationIssue(file: name, location: .wholeFile, field: nil, value: nil,
                                                                     rule: .required, message: "the file carries no report section")], isTruncated: false)
         }
-        _ = try conn.runCopyFrom("COPY stg_section FROM STDIN") { w in
-            for (day, kind, count) in sections {
-                try w.appendField(day.store)
-                try w.appendField(day.businessDate.description)
-                try w.appendField(kind.rawValue)
-                w.appendField(count)
-                try w.endRow()
-            }
-        }
-
-        // Merges for sections the file does not carry would find empty staging tables: skip their
-        // statements (a CSV file carries one kind: ~15 statements and two temporary tables saved per file).
+        // Merges for sections the file does not carry are skipped (a CSV file carries one kind).
         let kinds = Set(sections.map { $0.1 })
 
         // 2. Set-based checks that need the warehouse's state.
         if kinds.contains(.sales) { try checkVINs(conn) }
 
-        // 3. Lock the store-days, then merge.
-        _ = try conn.runQuery("""
-            SELECT pg_advisory_xact_lock(hashtextextended(store_code || '/' || business_date::text, 7001))
-            FROM (SELECT DISTINCT store_code, business_date FROM stg_section) d
-            ORDER BY store_code, business_date
-            """)
-        let fileID = try conn.runQuery("""
-            INSERT INTO core.ingested_file (file_name, checksum, form, encoding, received_at, row_count)
-            VALUES (\(name), \(checksum), \(form), \(encoding.rawValue), \(received), (SELECT coalesce(sum(row_count), 0) FROM stg_section))
-            RETURNING file_id
-            """)[0].decode(Int.self, column: 0)
-        let sequence = try conn.runQuery("SELECT nextval('core.state_sequence')")[0].decode(Int.self, column: 0)
-        let versions = try IngestMerge.versionsAndSubmissions(conn, fileID: fileID, received: received, name: name, checksum: checksum)
-        if kinds.contains(.visits) { try IngestMerge.visits(conn, received: received) }
-        if kinds.contains(.prospects) { try IngestMerge.prospects(conn, received: received, sequence: sequence) }
-        if kinds.contains(.sales) { try IngestMerge.sales(conn, received: received, sequence: sequence) }
-        _ = try conn.runQuery("SELECT pg_notify('dealer_kpi_changes', \(name))")
+        // 3. Lock the store-days, record the file, versions, submissions and the report-level change log,
+        //    and claim the visits (one round trip), then load the visits and merge cards and orders.
+        let begun = try IngestMerge.begin(conn, name: name, checksum: checksum, form: form, encoding: encoding,
+                                          received: received, sections: sections)
+        if case .none = visits {} else {
+            try loadVisits(conn, visits, into: begun.visitSubmissions, reference: reference, staging: staging)
+        }
+        if kinds.contains(.prospects) || kinds.contains(.sales) { try IngestMerge.submissionsTable(conn, begun) }
+        if kinds.contains(.prospects) { try IngestMerge.prospects(conn, received: received, sequence: begun.sequence) }
+        if kinds.contains(.sales) { try IngestMerge.sales(conn, received: received, sequence: begun.sequence) }
 
         var counts: [SectionKind: Int] = [:]
         for (_, kind, n) in sections { counts[kind, default: 0] += n }
-        return IngestResult(file: name, rejection: nil, storeDays: versions,
+        return IngestResult(file: name, rejection: nil, storeDays: begun.versions,
                             visitRows: counts[.visits] ?? 0, prospectRows: counts[.prospects] ?? 0, saleRows: counts[.sales] ?? 0,
                             receivedAt: received)
+    }
+
+    /// COPYs the visits of the store-days that take them (`submissions`: their submission ids) straight into
+    /// core.visit: from memory, or by reading the file again when it was too large to hold.
+    private func loadVisits(_ conn: isolated PostgresConnection, _ source: VisitSource, into submissions: [StoreDay: Int],
+                            reference: ReferenceData, staging: StagingWriter) throws {
+        guard !submissions.isEmpty else { return }
+        switch source {
+        case .none:
+            return
+        case .memory(let buffered):
+            _ = try conn.runCopyFrom(StagingWriter.copyVisits) { w in
+                for (day, records) in buffered.groups {
+                    guard let submission = submissions[day] else { continue }
+                    for v in records { try staging.write(v, day, submission: submission, into: &w) }
+                }
+            }
+        case .rereadFile(let expected):
+            var again: CSVStreamSummary?
+            _ = try conn.runCopyFrom(StagingWriter.copyVisits) { w in
+                again = try ReportReader.streamCSV(path: path, fileName: name, reference: reference) { day, record in
+                    guard case .visit(let v) = record, let submission = submissions[day] else { return }
+                    try staging.write(v, day, submission: submission, into: &w)
+                }
+                // The second reading must deliver exactly what the first validated; else abort the COPY.
+                if again?.rejection != nil || again?.recordCounts != expected {
+                    throw WarehouseError.fileChanged("\(name) changed while it was being ingested; nothing was stored")
+                }
+            }
+        }
     }
 
     /// A VIN stored by a concurrent file after `checkVINs` ran (the unique index caught it): retrying the
@@ -236,8 +293,12 @@ struct IngestWork: Sendable {
             // Staging keeps the record's location; a JSON issue points at the value, like the reader's ($.sales[0].vin).
             var at = InputLocation.parse(location)
             if case .jsonPath(let path) = at { at = .jsonPath(path + ".vin") }
-            issues.append(ValidationIssue(file: name, location: at, field: "vin", value: vin, rule: .duplicateId,
-                                          message: "vin '\(vin)' already belongs to order '\(order)' of store \(store): a VIN is unique across all stores"))
+            // An upload limited to one store (a store's token) must not learn another store's order ids or
+            // which store sold the car: the operator's CLI gets the details, the store only the fact.
+            let message = allowedStore == nil || allowedStore == store
+                ? "vin '\(vin)' already belongs to order '\(order)' of store \(store): a VIN is unique across all stores"
+                : "vin '\(vin)' already belongs to an order of another store: a VIN is unique across all stores"
+            issues.append(ValidationIssue(file: name, location: at, field: "vin", value: vin, rule: .duplicateId, message: message))
         }
         throw FileRejected(file: name, issues: issues, isTruncated: rows.count >= 100)
     }

@@ -493,6 +493,24 @@ extension HostileInputTests {
     }
 }
 
+extension HostileInputTests {
+    /// A named pipe (or a device) handed to ingest is refused from its `stat`, without being opened: opening
+    /// a FIFO without a writer would block, and reading one could never end.
+    @Test(.timeLimit(.minutes(1))) func aPipeIsRejectedWithoutBeingRead() async throws {
+        try await TestWarehouse.with { wh in
+            let before = try await wh.coreFingerprint()
+            let path = FileManager.default.temporaryDirectory.appending(path: "dkpi-fifo-\(getpid())-\(UUID().uuidString.prefix(8)).json").path
+            #expect(mkfifo(path, 0o600) == 0)
+            defer { unlink(path) }
+            let result = try await wh.ingestor.ingest(path: path, receivedAt: at("2026-03-03T21:00:00+08:00"))
+            let issue = try #require(result.rejection?.issues.first)
+            #expect(issue.rule == .fileTooLarge)
+            #expect(issue.message.contains("not a regular file"), "\(issue)")
+            #expect(try await wh.coreFingerprint() == before)
+        }
+    }
+}
+
 /// The process's resident set size now (from /proc/self/statm), in bytes.
 func residentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }

@@ -4,10 +4,13 @@ import Postgres
 
 /// A local cluster for benchmarks, with settings closer to a production server than the tests' (fsync on).
 enum BenchCluster {
+    /// The server settings of every benchmark cluster.
+    static let settings = ["shared_buffers": "'512MB'", "max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"]
+
     static func start(in workdir: URL) throws -> LocalPostgresCluster {
         try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         var options = LocalPostgresCluster.Options()
-        options.settings = ["shared_buffers": "'512MB'", "max_wal_size": "'4GB'", "checkpoint_timeout": "'30min'"]
+        options.settings = settings
         // DKPI_BENCH_LOG_STATEMENTS=MS logs every statement slower than MS milliseconds to the server log
         // (cluster/server.log), to see where a benchmark's time goes.
         if let ms = ProcessInfo.processInfo.environment["DKPI_BENCH_LOG_STATEMENTS"], Int(ms) != nil {

@@ -7,7 +7,7 @@ import Warehouse
 /// `dealer-kpi-bench ingest-only`: the measured process of bench/ingest. Ingests the corpus's visits files
 /// in manifest order (each with its manifest receipt time) through `ReportIngestor`, exactly as the
 /// service would, until at least `maxVisitRows` visit rows are in (whole files). Writes a JSON result to
-/// `resultFile`; the parent reads this process's peak RSS from wait4(2).
+/// `resultFile`, with this process's peak RSS (VmHWM: its own address space since exec).
 struct IngestOnly {
     let corpus: URL
     let conninfo: String
@@ -50,7 +50,7 @@ struct IngestOnly {
         let seconds = Date().timeIntervalSince(started)
         await pool.shutdown()
         let o: [String: Any] = ["files": used, "visit_rows": visits, "store_days": storeDays, "seconds": seconds,
-                                "slowest_file_seconds": slowest]
+                                "slowest_file_seconds": slowest, "peak_rss_kb": Self.vmHWM()]
         try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]).write(to: resultFile)
     }
 
