@@ -87,7 +87,7 @@ public enum TestPostgres {
         options.tcpPort = port
         options.superuserPassword = password
         options.settings = ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-                            "max_connections": "200", "shared_buffers": "'256MB'"]
+                            "max_connections": "300", "shared_buffers": "'256MB'"]
         let cluster = LocalPostgresCluster(directory: root.appending(path: "p\(getpid())"), options: options, logger: logger)
         try cluster.start()
         exitCleanup.withLock { $0 = cluster }

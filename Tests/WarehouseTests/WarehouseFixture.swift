@@ -29,6 +29,12 @@ struct TestWarehouse: Sendable {
 
     /// Runs `body` against a fresh warehouse, with the standard master data loaded unless `masterData` is false.
     static func with(masterData: Bool = true, poolSize: Int = 4, _ body: (TestWarehouse) async throws -> Void) async throws {
+        try await ConcurrencyLimit.testDatabases.withSlot {
+            try await withFreshWarehouse(masterData: masterData, poolSize: poolSize, body)
+        }
+    }
+
+    private static func withFreshWarehouse(masterData: Bool, poolSize: Int, _ body: (TestWarehouse) async throws -> Void) async throws {
         let fresh = try await TestPostgres.freshDatabase(prefix: "wh")
         let db = try await PostgresConnection.connect(fresh.configuration, logger: TestPostgres.logger)
         try await WarehouseSchema.migrator(logger: TestPostgres.logger).migrate(on: db)
