@@ -34,6 +34,23 @@ enum BenchCluster {
     }
 }
 
+/// A TCP port free on 127.0.0.1 right now (the kernel's pick for port 0).
+func freeTCPPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw BenchError("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw BenchError("cannot find a free TCP port: bind() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }

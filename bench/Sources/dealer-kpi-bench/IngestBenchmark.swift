@@ -195,7 +195,7 @@ struct IngestBenchmark {
         let password = "bench-ingest-tcp-only"
         var options = LocalPostgresCluster.Options()
         options.settings = BenchCluster.settings
-        options.tcpPort = try Self.freeTCPPort()
+        options.tcpPort = try freeTCPPort()
         options.superuserPassword = password
         let cluster = LocalPostgresCluster(directory: workdir.appending(path: "cluster-tcp"), options: options)
         try? cluster.destroy() // the TCP port is chosen per run and written when the cluster is created
@@ -231,22 +231,6 @@ struct IngestBenchmark {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw BenchError("psql failed (\(process.terminationStatus)): \(command)") }
         return Date().timeIntervalSince(started)
-    }
-
-    private static func freeTCPPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BenchError("socket failed") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw BenchError("cannot find a free TCP port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     // MARK: databases

@@ -129,7 +129,7 @@ struct LoadBenchmark {
         say("tokens: \(tokens.count) store tokens issued with `dealer-kpi tokens issue` in \(format(Date().timeIntervalSince(tokenStart), 1)) s")
 
         // The daemon.
-        let port = try Self.freeTCPPort()
+        let port = try freeTCPPort()
         let daemonLog = workdir.appending(path: "daemon.log")
         let daemon = try Self.startDaemon(cli, database: http, port: port, log: daemonLog)
         var daemonRunning = true
@@ -469,23 +469,6 @@ struct LoadBenchmark {
             throw BenchError("\(executable.lastPathComponent) \(arguments.prefix(3).joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
         }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// A TCP port free on 127.0.0.1 right now (the kernel's pick for port 0).
-    static func freeTCPPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BenchError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw BenchError("bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func status(_ client: HTTPClient, _ url: String) async -> Int? {
