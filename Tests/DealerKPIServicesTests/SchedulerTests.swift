@@ -12,12 +12,15 @@ struct SchedulerTests {
         defer { Task { await f.close() } }
         try await f.pool.query("DELETE FROM ops.job_schedule")
         let store = JobScheduleStore(pool: f.pool)
+        // Firings from the schedule's creation on are due (a firing a moment before the daemons start is
+        // on time, not missed): on a loaded machine the daemons start seconds after the schedule is added.
+        let started = Date()
         // Every 2 seconds (a leading seconds field), a cheap job.
         try await store.add(name: "fast", job: .retention, cron: "*/2 * * * * *", timeZone: "America/New_York", missedPolicy: .skip)
 
         // Two daemons, each with its own pool, as two processes would have.
         let pools = (0..<2).map { _ in PostgresConnectionPool(configuration: f.configuration, options: .init(maximumConnections: 2), logger: TestPostgres.logger) }
-        let started = Date()
+        var stopping = Date()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (i, pool) in pools.enumerated() {
                 let service = SchedulerService(pool: pool, jobs: JobRunner(pool: pool, instance: "daemon-\(i)", logger: TestPostgres.logger),
@@ -25,6 +28,7 @@ struct SchedulerTests {
                 group.addTask { try await service.run() }
             }
             try await Task.sleep(for: .seconds(9))
+            stopping = Date()
             group.cancelAll()
         }
         for p in pools { await p.shutdown() }
@@ -38,7 +42,9 @@ struct SchedulerTests {
         #expect(firings.count >= 3)
         for (at, n, _, ok) in firings {
             #expect(n == 1, "firing \(at) ran \(n) times")
-            #expect(ok)
+            // A run still going when the daemons were cancelled fails (it is rolled back): only earlier ones
+            // must have succeeded.
+            if at < stopping.addingTimeInterval(-3) { #expect(ok, "firing \(at) did not succeed") }
             #expect(Int(at.timeIntervalSince1970) % 2 == 0)
         }
         // No gaps: consecutive firings are 2 s apart.
