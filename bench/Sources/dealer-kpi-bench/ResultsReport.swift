@@ -30,7 +30,9 @@ struct ResultsReport {
             Headline(label: "INSERT per row rows/s (baseline)", keys: ["insert_rows_per_s"]),
             Headline(label: "speed-up vs INSERT per row", keys: ["speedup_vs_insert"], goal: ">= 20"),
             Headline(label: "speed-up vs INSERT per row over TCP", keys: ["speedup_vs_insert_tcp", "tcp.speedup_vs_insert"]),
-            Headline(label: "peak RSS MB by size", keys: ["peak_rss_mb"], goal: "flat"),
+            Headline(label: "ratio vs \\copy of each back-to-back pair", keys: ["ratio_vs_copy_pairs"]),
+            Headline(label: "peak RSS MB at 500,000 rows", keys: ["peak_rss_mb.500000"], goal: "flat"),
+            Headline(label: "peak RSS MB at 1,000,000 rows", keys: ["peak_rss_mb.1000000"], goal: "flat"),
         ],
         "aggregate": [
             Headline(label: "full rebuild s", keys: ["full_rebuild_seconds"]),
@@ -44,8 +46,8 @@ struct ResultsReport {
         ],
         "faults": [
             Headline(label: "kills survived", keys: ["kills"], goal: ">= 20"),
-            Headline(label: "kills mid-ingest / mid-refresh", keys: ["kills_mid_ingest"]),
-            Headline(label: "", keys: ["kills_mid_refresh"]),
+            Headline(label: "kills that landed mid-ingest", keys: ["kills_mid_ingest"]),
+            Headline(label: "kills that landed mid-refresh", keys: ["kills_mid_refresh"]),
             Headline(label: "database outage s", keys: ["db_outage_seconds"], goal: "30"),
             Headline(label: "files", keys: ["files"]),
             Headline(label: "rows compared with the clean run", keys: ["rows_compared"]),
@@ -54,14 +56,14 @@ struct ResultsReport {
         "load": [
             Headline(label: "clients", keys: ["clients"]),
             Headline(label: "accepted uploads/s at saturation", keys: ["saturation.accepted_uploads_per_s"]),
-            Headline(label: "latency p50 / p99 ms at saturation", keys: ["saturation.latency_ms.p50"]),
-            Headline(label: "", keys: ["saturation.latency_ms.p99"]),
-            Headline(label: "freshness p50 / p99 s at saturation", keys: ["saturation.freshness_s.p50"]),
-            Headline(label: "", keys: ["saturation.freshness_s.p99"]),
+            Headline(label: "latency p50 ms at saturation", keys: ["saturation.latency_ms.p50"]),
+            Headline(label: "latency p99 ms at saturation", keys: ["saturation.latency_ms.p99"]),
+            Headline(label: "freshness p50 s at saturation", keys: ["saturation.freshness_s.p50"]),
+            Headline(label: "freshness p99 s at saturation", keys: ["saturation.freshness_s.p99"]),
             Headline(label: "paced phase: offered uploads/s", keys: ["paced.offered_uploads_per_s"]),
             Headline(label: "paced phase: latency p99 ms", keys: ["paced.latency_ms.p99"]),
-            Headline(label: "paced phase: freshness p50 / p99 s", keys: ["paced.freshness_s.p50"], goal: "seconds"),
-            Headline(label: "", keys: ["paced.freshness_s.p99"], goal: "seconds"),
+            Headline(label: "paced phase: freshness p50 s", keys: ["paced.freshness_s.p50"], goal: "seconds"),
+            Headline(label: "paced phase: freshness p99 s", keys: ["paced.freshness_s.p99"], goal: "seconds"),
             Headline(label: "serial in-process ingest uploads/s (baseline)", keys: ["baseline.uploads_per_s"]),
             Headline(label: "saturation / baseline", keys: ["saturation_over_baseline"]),
             Headline(label: "unexpected responses", keys: ["unexpected"], goal: "0"),
@@ -110,12 +112,9 @@ struct ResultsReport {
             if (record["exit_status"] as? Int ?? 0) != 0 {
                 md += "| \(name) | **failed** (exit status \(record["exit_status"]!)) — see bench/out/\(name).log | | |\n"
             }
-            var previous = ""
             for headline in Self.headlines[name] ?? [] {
                 guard let value = headline.keys.lazy.compactMap({ figures[$0] }).first else { continue }
-                let label = headline.label.isEmpty ? previous + " (cont.)" : headline.label
-                md += "| \(name) | \(label) | \(value) | \(headline.goal) |\n"
-                if !headline.label.isEmpty { previous = headline.label }
+                md += "| \(name) | \(headline.label) | \(value) | \(headline.goal) |\n"
             }
         }
         for name in names {
