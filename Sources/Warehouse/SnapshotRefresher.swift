@@ -31,8 +31,9 @@ public struct RefreshSummary: Sendable {
 /// last run, recomputes the daily fact aggregates of the changed store-days, then the salesperson and store
 /// rows of every enclosing day, week, month, quarter and year, then region and national rows of those
 /// periods. Full mode does the same for every store-day of the horizon in one pass (or in batches of
-/// stores, see `batchSize`); progress is reported after each step. Both run in one transaction under an advisory lock, so concurrent refreshes (several
-/// daemons) serialize and a failed run changes nothing; superseded rows go to `kpi.snapshot_history`.
+/// stores, see `batchSize`); progress is reported after each step. Both run in one transaction under an
+/// advisory lock, so concurrent refreshes (several daemons) serialize and a failed run changes nothing;
+/// superseded rows go to `kpi.snapshot_history`.
 ///
 /// Thread-safety: `Sendable`.
 public struct SnapshotRefresher: Sendable {
