@@ -137,9 +137,9 @@ struct InboxTests {
         #expect(waiting == count)
 
         try cluster.start()
-        // Every file is ingested exactly once after the restart. Usually the first pass takes them all; once,
-        // in CI on a loaded machine, a pass took 2 of 3 and left the third (cause not found; nothing was lost),
-        // so the daemon's next pass must finish the job: at most three passes.
+        // Every file is ingested exactly once after the restart, within three passes. (In CI a claim stayed
+        // locked forever: the lock's descriptor had been inherited by a process another test spawned; claims
+        // are now opened close-on-exec.)
         var accepted: [String] = []
         var passes = 0
         while accepted.count < count && passes < 3 {

@@ -121,7 +121,10 @@ public struct InboxProcessor: Sendable {
 
     private func finish(_ claimed: Claimed, pass: inout Pass) async throws {
         // Another daemon may be working on this claim: a lock on the file tells.
-        let fd = open(claimed.url.path, O_RDONLY)
+        // O_CLOEXEC: a process spawned while the lock is held would inherit the descriptor, and with it the
+        // lock, for its whole life (seen in CI: a PostgreSQL server started by another test kept a claim locked,
+        // and the file waited forever).
+        let fd = open(claimed.url.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return } // filed away by someone else meanwhile
         defer { close(fd) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return }
