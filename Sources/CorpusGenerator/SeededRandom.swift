@@ -115,9 +115,11 @@ struct SeededRandom: RandomNumberGenerator {
     }
 }
 
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
+/// SplitMix64: a small, fast, seeded generator (also used by tests and benchmarks for repeatable runs).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(state: UInt64) { self.state = state }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         return SplitMix64.mix(state)
     }

@@ -82,7 +82,7 @@ struct SnapCorpus {
     /// carrying its original. (CSV corrections are not named; the warehouse records an out-of-order version
     /// for them, which is valid input too.)
     func shuffledSteps(seed: UInt64) -> [Step] {
-        var rng = SnapSplitMix(state: seed)
+        var rng = SplitMix64(state: seed)
         var order = steps
         order.shuffle(using: &rng)
         // The steps received on the first day go to the second half, so the horizon start moves earlier at least
@@ -105,16 +105,6 @@ struct SnapCorpus {
     }
 }
 
-struct SnapSplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Snapshots: incremental refreshes equal a full rebuild")
 struct SnapshotPropertyTests {

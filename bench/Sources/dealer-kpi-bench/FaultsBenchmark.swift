@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import CorpusGenerator
 import LocalPostgres
 import Postgres
 
@@ -115,7 +116,7 @@ struct FaultsBenchmark {
         try fm.createDirectory(at: inbox, withIntermediateDirectories: true)
         let log = workdir.appending(path: "daemon.log")
         let port = try freeTCPPort()
-        var rng = SplitMix64(seed: seed)
+        var rng = SplitMix64(state: seed) // repeatable kill schedule
         let feeder = Feeder(steps: steps, inbox: inbox, interval: feedSeconds / Double(max(1, steps.count)))
         let feeding = Task { try await feeder.run() }
 
@@ -558,15 +559,3 @@ func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-/// SplitMix64: a small seeded generator, so a run's kill schedule is repeatable.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
