@@ -14,9 +14,11 @@ struct EmbedSQL: BuildToolPlugin {
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedSQL.swift")
         return [
             .buildCommand(
-                displayName: "Embedding \(files.count) SQL migrations",
+                displayName: "Embedding SQL migrations",
                 executable: try context.tool(named: "sql-embedder").url,
-                arguments: [output.path] + files.map(\.path),
+                // The directory, not the files: the embedder lists it when it runs (a cached build plan keeps
+                // this argument list, and a migration added since must not be left out).
+                arguments: [output.path, sqlDirectory.path],
                 inputFiles: files + [sqlDirectory],
                 outputFiles: [output]
             ),

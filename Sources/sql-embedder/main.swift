@@ -4,7 +4,7 @@ import Foundation
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let outputPath = arguments.first else {
-    FileHandle.standardError.write(Data("usage: sql-embedder OUTPUT FILE...\n".utf8))
+    FileHandle.standardError.write(Data("usage: sql-embedder OUTPUT (FILE | DIRECTORY)...\n".utf8))
     exit(2)
 }
 var out = """
@@ -16,7 +16,19 @@ enum EmbeddedSQL {
     static let files: [(name: String, contents: String)] = [
 
 """
+// A directory argument stands for its *.sql files, listed here at build time rather than when the plugin
+// planned the build: SwiftPM keeps a cached plan's argument list, so a migration added since would be missed.
+var paths: [String] = []
 for path in arguments.dropFirst() {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".sql") }.sorted()
+        paths += names.map { (path as NSString).appendingPathComponent($0) }
+    } else {
+        paths.append(path)
+    }
+}
+for path in paths {
     let url = URL(fileURLWithPath: path)
     let data = try Data(contentsOf: url)
     guard String(data: data, encoding: .utf8) != nil else {
