@@ -137,11 +137,14 @@ struct IngestWork: Sendable {
     var referenceCache: ReferenceCache = ReferenceCache()
 
     func run(_ conn: isolated PostgresConnection) throws -> IngestResult {
-        // One round trip for the receipt time, its business day and the master-data token.
-        let (received, receiptDay, token) = try conn.runQuery("""
+        // One round trip for the receipt time, its business day, the master-data token and whether this
+        // session's cached plans predate most of the warehouse (sql/007: a foreign-key check planned while
+        // core.report_submission was tiny stays a sequential scan as it grows, for every row we load).
+        let (received, receiptDay, token, plansOutdated) = try conn.runQuery("""
             SELECT coalesce(\(receivedAt)::timestamptz, now()), core.business_day(coalesce(\(receivedAt)::timestamptz, now())),
-                   (SELECT token FROM core.reference_data_version)
-            """)[0].decode((Date, CalendarDate, UUID).self)
+                   (SELECT token FROM core.reference_data_version), core.session_plans_outdated()
+            """)[0].decode((Date, CalendarDate, UUID, Bool).self)
+        if plansOutdated { try conn.runScript("DISCARD PLANS") }
         let reference = try referenceCache.reference(conn, token: token, receiptDay: receiptDay)
         let staging = StagingWriter(pii: pii, cardRules: cardRules)
 

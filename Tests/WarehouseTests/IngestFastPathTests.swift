@@ -1,6 +1,7 @@
 import DailyReport
 import Foundation
 import Postgres
+import Synchronization
 import Testing
 import TestSupport
 import Warehouse
@@ -138,6 +139,79 @@ struct IngestFastPathTests {
             #expect(try await wh.strings("""
                 SELECT source_file || ' ' || coalesce(sale_rows, prospect_rows) FROM core.report_submission ORDER BY submission_id
                 """) == ["a.csv 2", "c.csv 1", "d.csv 1", "e.csv 1"])
+        }
+    }
+
+    /// A foreign-key check PostgreSQL planned while core.report_submission was tiny is a sequential scan, and
+    /// the session keeps that plan as the table grows. The ingest has the session plan again once the warehouse
+    /// has grown (sql/007), so a later file's visits are checked through the index: counted here as the
+    /// sequential scans of core.report_submission inside that file's own transaction.
+    @Test func foreignKeyChecksArePlannedAgainAsTheWarehouseGrows() async throws {
+        try await TestWarehouse.with(poolSize: 1) { wh in
+            // Statistics saying "empty" (an operator's VACUUM ANALYZE right after set-up): the planner then
+            // sizes the table by its pages at planning time.
+            try await wh.db.executeScript("VACUUM ANALYZE core.report_submission")
+            final class Scans: Sendable { let count = Mutex(-1) }
+            func ingest(_ name: String, _ days: [String], perDay: Int, scans: Scans? = nil) async throws {
+                let path = try wh.write(name, CSVFile.visits(Self.visitReports(store: "S1", salesperson: "S1-01", days: days, perDay: perDay)))
+                let r = try await wh.ingestor.ingest(path: path, receivedAt: at("2026-03-10T21:00:00+08:00")) { conn, _ in
+                    let n = try conn.runQuery("SELECT pg_stat_get_xact_numscans('core.report_submission'::regclass)")[0].decode(Int.self, column: 0)
+                    scans?.count.withLock { $0 = n }
+                }
+                #expect(r.isAccepted, "\(name): \(String(describing: r.rejection))")
+            }
+            // The first file: its 20 visit rows have the check planned (and cached) against a one-page table.
+            try await ingest("first.csv", ["2026-03-02"], perDay: 20)
+            // PostgreSQL 15 counts a session's not yet reported scans of earlier transactions as this transaction's:
+            // report them now (the pool's one connection is the ingest's session).
+            try await wh.pool.withConnection { conn in _ = try await conn.query("SELECT pg_stat_force_next_flush()") }
+            // A back-fill's worth of submissions arrives without any statistics being updated.
+            try await wh.db.executeScript("""
+                INSERT INTO core.report_submission (store_code, business_date, version, received_at, due_at, on_time, file_id,
+                                                    source_file, source_checksum, visit_rows)
+                SELECT 'S2', date '2020-01-01' + i, 1, now(), now(), true, (SELECT min(file_id) FROM core.ingested_file), 'bulk.csv', 'x', 0
+                FROM generate_series(1, 3000) i
+                """)
+            let scans = Scans()
+            try await ingest("second.csv", ["2026-03-03"], perDay: 200, scans: scans)
+            let seqScans = scans.count.withLock { $0 }
+            // Stale plan: one scan of 3,000 submissions per visit row (>= 200). Replanned: the index (none).
+            #expect(seqScans >= 0 && seqScans < 10, "sequential scans of core.report_submission while loading 200 visits: \(seqScans)")
+        }
+    }
+
+    /// core.session_plans_outdated(): true once per new session, then only after the submissions have grown by
+    /// more than a quarter and at least 64 since the last time it said so; per session.
+    @Test func sessionPlansAreOutdatedOncePerQuarterOfGrowth() async throws {
+        try await TestWarehouse.with { wh in
+            func outdated(_ conn: PostgresConnection) async throws -> Bool {
+                try await conn.query("SELECT core.session_plans_outdated()")[0].decode(Bool.self, column: 0)
+            }
+            func grow(to n: Int) async throws {
+                _ = try await wh.db.query("SELECT setval('core.report_submission_submission_id_seq', \(n))")
+            }
+            #expect(try await outdated(wh.db) == true)
+            #expect(try await outdated(wh.db) == false)
+            try await grow(to: 64)
+            #expect(try await outdated(wh.db) == false)
+            try await grow(to: 65)
+            #expect(try await outdated(wh.db) == true)
+            try await grow(to: 10_000)
+            #expect(try await outdated(wh.db) == true)
+            try await grow(to: 12_500)
+            #expect(try await outdated(wh.db) == false)
+            try await grow(to: 12_501)
+            #expect(try await outdated(wh.db) == true)
+            // Another session has made no plans yet.
+            let other = try await wh.pool.withConnection { conn in [try await outdated(conn), try await outdated(conn)] }
+            #expect(other == [true, false])
+            // A rolled-back transaction forgets the mark (one more replanning, nothing worse).
+            try await grow(to: 20_000)
+            try await wh.db.executeScript("BEGIN")
+            #expect(try await outdated(wh.db) == true)
+            try await wh.db.executeScript("ROLLBACK")
+            #expect(try await outdated(wh.db) == true)
+            #expect(try await outdated(wh.db) == false)
         }
     }
 }
