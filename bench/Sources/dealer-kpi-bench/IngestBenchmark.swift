@@ -12,9 +12,11 @@ import Glibc
 /// bench/ingest: rows/s of `ReportIngestor.ingest` end to end (parse, validate, COPY to staging, merge,
 /// change log) over a corpus's visits files, against two baselines measured in the same run on the same
 /// server and the same fact table `core.visit`:
-/// - A: `psql \copy` of the same visit rows (all columns filled, deduplicated to the rows ingest leaves
-///   stored) into `core.visit`;
-/// - B: one parameterized INSERT per row through `PostgresConnection.execute`, one transaction, for a sample.
+/// - A: `psql \copy` of the same visit rows: the rows ours stored, exported after each run of ours (every
+///   column, submission ids included, so the foreign-key checks look up the same core.report_submission);
+/// - B: one parameterized INSERT per row through `PostgresConnection.execute`, one transaction, for a sample
+///   of those rows.
+/// Ours must have stored exactly the rows derived independently from the files (checked in every run).
 /// And the peak RSS of the ingest process (a child: `dealer-kpi-bench ingest-only`) for each corpus size.
 struct IngestBenchmark {
     let workdir: URL
@@ -62,9 +64,13 @@ struct IngestBenchmark {
             printOurs(size, run, masterSeconds)
         }
         let db = "bench_ingest_\(target)"
+        // Baseline A's input: exactly the rows ours stored, submission ids included (exported after each run of
+        // ours), so that \copy's foreign-key checks look up the same core.report_submission that ours' did.
         let copyFile = workdir.appending(path: "visit-rows.copy")
-        var prepared: (rows: Int, bytes: Int, sample: [Row]) = (0, 0, [])
+        // The rows derived independently from the files, for the check that ours stored exactly them.
+        let derivedFile = workdir.appending(path: "visit-rows-derived.copy")
         var stored = 0
+        var expectedDigest = ""
         var parseSeconds = 0.0
         var copySeconds: [Double] = []
         for round in 0..<max(1, oursRuns) {
@@ -80,19 +86,32 @@ struct IngestBenchmark {
                 stored = n
                 // Phase: the client-side share: parse and validate the same files (with the reference data), no database.
                 parseSeconds = try await parseOnly(conn, Array(allFiles.prefix(run.files)))
-                prepared = try writeCopyFile(Array(allFiles.prefix(run.files)), submission: Self.baselineSubmission, to: copyFile)
-                guard prepared.rows == stored else {
-                    throw BenchError("the COPY file has \(prepared.rows) rows but ingest stored \(stored) in core.visit")
+                // Ours stored exactly the rows derived here independently (every column but submission_id).
+                let derived = try writeCopyFile(Array(allFiles.prefix(run.files)), submission: Self.baselineSubmission, to: derivedFile)
+                guard derived == stored else {
+                    throw BenchError("the files yield \(derived) visit rows but ingest stored \(stored) in core.visit")
                 }
+                _ = try BenchCluster.psql(cluster, database: db, command: "\\copy core.visit TO '\(copyFile.path)'")
+                try await createSubmission(conn)
+                try await conn.executeScript("TRUNCATE core.visit")
+                _ = try BenchCluster.psql(cluster, database: db, command: "\\copy core.visit FROM '\(derivedFile.path)'")
+                let (derivedRows, derivedDigest) = try await visitDigest(conn)
+                guard derivedRows == stored, derivedDigest == oursDigest else {
+                    throw BenchError("core.visit after ingest differs from the rows derived from the files (digest \(oursDigest) vs \(derivedDigest), \(derivedRows) rows)")
+                }
+                try? FileManager.default.removeItem(at: derivedFile)
+                expectedDigest = derivedDigest
+            } else {
+                _ = try BenchCluster.psql(cluster, database: db, command: "\\copy core.visit TO '\(copyFile.path)'")
             }
-            guard n == stored else { throw BenchError("run \(round + 1) of ours stored \(n) rows, run 1 stored \(stored)") }
-            try await createSubmission(conn)
+            guard n == stored, oursDigest == expectedDigest else {
+                throw BenchError("run \(round + 1) of ours stored \(n) rows (digest \(oursDigest)), not the \(stored) derived from the files (\(expectedDigest))")
+            }
             try await conn.executeScript("TRUNCATE core.visit; CHECKPOINT")
             copySeconds.append(try BenchCluster.psql(cluster, database: db, command: "\\copy core.visit FROM '\(copyFile.path)'"))
-            // Ours stored exactly the rows derived here independently (every column but submission_id).
             let (copied, digest) = try await visitDigest(conn)
-            guard copied == prepared.rows, digest == oursDigest else {
-                throw BenchError("core.visit after ingest differs from the expected rows (digest \(oursDigest) vs \(digest), \(copied) rows)")
+            guard copied == stored, digest == oursDigest else {
+                throw BenchError("psql \\copy of ours' exported rows left \(copied) rows, digest \(digest) instead of \(oursDigest)")
             }
             await conn.close()
         }
@@ -109,13 +128,14 @@ struct IngestBenchmark {
             try await conn.executeScript("TRUNCATE core.visit; CHECKPOINT")
             copySeconds.append(try BenchCluster.psql(cluster, database: db, command: "\\copy core.visit FROM '\(copyFile.path)'"))
         }
-        let copyRate = Double(prepared.rows) / median(copySeconds)
+        let copyBytes = (try? FileManager.default.attributesOfItem(atPath: copyFile.path)[.size] as? Int) ?? 0
+        let copyRate = Double(stored) / median(copySeconds)
         print(String(format: "psql \\copy: %d rows (%d bytes as COPY text) into core.visit, %d runs (%@), median %.2f s = %.0f rows/s",
-                     prepared.rows, prepared.bytes, copySeconds.count, copySeconds.map { String(format: "%.2f", $0) }.joined(separator: ", "),
+                     stored, copyBytes, copySeconds.count, copySeconds.map { String(format: "%.2f", $0) }.joined(separator: ", "),
                      median(copySeconds), copyRate))
 
-        // 3. Baseline B: one INSERT per row, one transaction, for a sample, over the Unix socket.
-        let sample = prepared.sample
+        // 3. Baseline B: one INSERT per row, one transaction, for a sample of the same rows, over the Unix socket.
+        let sample = try await storedSample(conn)
         let insertSeconds = try await insertPerRow(conn, sample)
         let insertRate = Double(sample.count) / insertSeconds
         print(String(format: "INSERT per row (Unix socket): %d rows (sample; rate extrapolated) in %.2f s = %.0f rows/s", sample.count, insertSeconds, insertRate))
@@ -124,13 +144,13 @@ struct IngestBenchmark {
         // 5. The same over TCP loopback (127.0.0.1), where each statement pays a network round trip as it does
         // against a database server on another host: ours, \copy and INSERT per row, in a second cluster with
         // the same settings (the bench cluster listens on its socket only). Extra figures, not the goals'.
-        let tcp = try await measureOverTCP(corpus: corpus, target: target, copyFile: copyFile, sample: sample)
+        let tcp = try await measureOverTCP(corpus: corpus, target: target, copyFile: copyFile)
         try? FileManager.default.removeItem(at: copyFile)
 
         print("check: core.visit after each run of ours holds exactly the \(stored) rows derived independently from the same files (count and digest of every column but submission_id)")
         let ratio = oursRate / copyRate
         let speedup = oursRate / insertRate
-        let pairRatios = zip(targetRuns, copySeconds).map { run, copy in (Double(run.visitRows) / run.seconds) / (Double(prepared.rows) / copy) }
+        let pairRatios = zip(targetRuns, copySeconds).map { run, copy in (Double(run.visitRows) / run.seconds) / (Double(stored) / copy) }
         print(String(format: "ours (median of %d run(s) of %d rows): %.2f s (%@)", targetRuns.count, ours.visitRows, oursSeconds,
                      targetRuns.map { String(format: "%.2f", $0.seconds) }.joined(separator: ", ")))
         print(String(format: "ours %.0f rows/s: %.3f x psql \\copy (goal >= 0.5; back-to-back pairs: %@), %.1f x INSERT per row (goal >= 20)",
@@ -144,7 +164,7 @@ struct IngestBenchmark {
         print(jsonLine([
             "bench": "ingest", "visit_rows": ours.visitRows, "files": ours.files, "ours_seconds": targetRuns.map(\.seconds),
             "ours_rows_per_s": Int(oursRate),
-            "psql_copy_rows": prepared.rows, "psql_copy_seconds": copySeconds, "psql_copy_rows_per_s": Int(copyRate),
+            "psql_copy_rows": stored, "psql_copy_seconds": copySeconds, "psql_copy_rows_per_s": Int(copyRate),
             "ratio_vs_copy": (ratio * 1000).rounded() / 1000, "ratio_vs_copy_pairs": pairRatios.map { ($0 * 1000).rounded() / 1000 },
             "insert_sample_rows": sample.count, "insert_seconds": insertSeconds, "insert_rows_per_s": Int(insertRate),
             "speedup_vs_insert": (speedup * 10).rounded() / 10, "copy_vs_insert": (copyRate / insertRate * 10).rounded() / 10,
@@ -168,7 +188,6 @@ struct IngestBenchmark {
     /// Seconds for one parameterized INSERT per row of `sample` through `PostgresConnection.execute`, in one transaction.
     private func insertPerRow(_ conn: PostgresConnection, _ sample: [Row]) async throws -> Double {
         try await conn.executeScript("TRUNCATE core.visit; CHECKPOINT")
-        let submission = Self.baselineSubmission
         let started = Date()
         try await conn.executeScript("BEGIN")
         for r in sample {
@@ -178,7 +197,7 @@ struct IngestBenchmark {
                     submission_id, source_line)
                 VALUES (\(r.store), \(r.date), \(r.id), \(r.channel), \(r.purpose), \(r.salesperson), \(r.model), \(r.partySize),
                     \(r.existingCard), \(r.existingOrder), \(r.newCard), \(r.testDrive), \(r.walkIn), \(r.phone), \(r.revisit),
-                    \(submission), \(r.sourceLine))
+                    \(r.submission), \(r.sourceLine))
                 """)
         }
         try await conn.executeScript("COMMIT")
@@ -191,7 +210,7 @@ struct IngestBenchmark {
 
     /// Ours (one run at `target`), one `psql \copy` and the INSERT-per-row sample, all over TCP to 127.0.0.1, in
     /// a second cluster (`workdir/cluster-tcp`, same settings as the bench cluster, password authentication).
-    private func measureOverTCP(corpus: IngestCorpus, target: Int, copyFile: URL, sample: [Row]) async throws -> TCPFigures {
+    private func measureOverTCP(corpus: IngestCorpus, target: Int, copyFile: URL) async throws -> TCPFigures {
         let password = "bench-ingest-tcp-only"
         var options = LocalPostgresCluster.Options()
         options.settings = BenchCluster.settings
@@ -208,10 +227,12 @@ struct IngestBenchmark {
         _ = try await prepareDatabase(cluster, db, corpus: corpus)
         let run = try runChild(corpus: corpus, conninfo: conninfo, maxVisitRows: target)
         let conn = try await PostgresConnection.connect(PostgresConfiguration(connectionString: conninfo))
-        try await createSubmission(conn)
+        // As over the socket: \copy and INSERT per row load the rows ours stored in this database.
+        _ = try Self.psqlOverTCP(conninfo, command: "\\copy core.visit TO '\(copyFile.path)'")
         try await conn.executeScript("TRUNCATE core.visit; CHECKPOINT")
         let copySeconds = try Self.psqlOverTCP(conninfo, command: "\\copy core.visit FROM '\(copyFile.path)'")
         let copied = try await conn.query("SELECT count(*) FROM core.visit")[0].decode(Int.self, column: 0)
+        let sample = try await storedSample(conn)
         let insertSeconds = try await insertPerRow(conn, sample)
         await conn.close()
         let figures = TCPFigures(oursRate: Double(run.visitRows) / run.seconds, oursSeconds: run.seconds,
@@ -379,13 +400,32 @@ struct IngestBenchmark {
     struct Row {
         var store: String, date: CalendarDate, id: String, channel: String, purpose: String, salesperson: String
         var model: String?, partySize: Int, existingCard: String?, existingOrder: Bool, newCard: String?, testDrive: Bool
-        var walkIn: Bool, phone: Bool, revisit: Bool, sourceLine: String
+        var walkIn: Bool, phone: Bool, revisit: Bool, submission: Int, sourceLine: String
+    }
+
+    /// Baseline B's rows: the first `insertSample` rows of core.visit in storage order (the order ingest wrote
+    /// them), submission ids included.
+    private func storedSample(_ conn: PostgresConnection) async throws -> [Row] {
+        let rows = try await conn.query("""
+            SELECT store_code, business_date, visit_id, channel, purpose, salesperson_code, model_code, party_size,
+                   existing_card, existing_order, new_card, test_drive, walkin_group, phone_group, revisit, submission_id, source_line
+            FROM core.visit LIMIT \(insertSample)
+            """)
+        return try rows.map { r in
+            let (store, date, id, channel, purpose, salesperson, model, partySize,
+                 existingCard, existingOrder, newCard, testDrive, walkIn, phone, revisit, submission, sourceLine) =
+                try r.decode((String, CalendarDate, String, String, String, String, String?, Int,
+                              String?, Bool, String?, Bool, Bool, Bool, Bool, Int, String).self)
+            return Row(store: store, date: date, id: id, channel: channel, purpose: purpose, salesperson: salesperson, model: model,
+                       partySize: partySize, existingCard: existingCard, existingOrder: existingOrder, newCard: newCard,
+                       testDrive: testDrive, walkIn: walkIn, phone: phone, revisit: revisit, submission: submission, sourceLine: sourceLine)
+        }
     }
 
     /// Writes the visit rows ingest leaves stored (for each store-day, the rows of the last file carrying it:
     /// a correction replaces the day) as COPY text with every core.visit column, in core.visit's column order.
-    /// Returns the row count, the bytes and the first `insertSample` rows.
-    private func writeCopyFile(_ files: [IngestCorpus.VisitFile], submission: Int, to url: URL) throws -> (rows: Int, bytes: Int, sample: [Row]) {
+    /// Returns the row count.
+    private func writeCopyFile(_ files: [IngestCorpus.VisitFile], submission: Int, to url: URL) throws -> Int {
         // Pass 1: the last file carrying each store-day.
         var lastFile: [StoreDay: Int] = [:]
         for (k, f) in files.enumerated() {
@@ -397,8 +437,7 @@ struct IngestBenchmark {
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         var out = CopyText()
-        var rows = 0, bytes = 0
-        var sample: [Row] = []
+        var rows = 0
         let submissionText = String(submission)
         for (k, f) in files.enumerated() {
             _ = ReportReader.streamCSV(path: f.path, reference: nil) { (day: StoreDay, record: ReportRecord) throws(Never) in
@@ -407,25 +446,22 @@ struct IngestBenchmark {
                 let row = Row(store: day.store, date: day.businessDate, id: v.id, channel: v.channel.rawValue, purpose: v.purpose.rawValue,
                               salesperson: v.salesperson, model: v.model, partySize: v.partySize, existingCard: v.existingCard,
                               existingOrder: v.existingOrder, newCard: v.newCard, testDrive: v.testDrive, walkIn: c.walkInGroup,
-                              phone: c.phoneGroup, revisit: c.revisit, sourceLine: v.origin.location.description)
+                              phone: c.phoneGroup, revisit: c.revisit, submission: submission, sourceLine: v.origin.location.description)
                 out.field(row.store); out.field(row.date.description); out.field(row.id); out.field(row.channel)
                 out.field(row.purpose); out.field(row.salesperson); out.field(row.model); out.field(String(row.partySize))
                 out.field(row.existingCard); out.bool(row.existingOrder); out.field(row.newCard); out.bool(row.testDrive)
                 out.bool(row.walkIn); out.bool(row.phone); out.bool(row.revisit); out.field(submissionText)
                 out.field(row.sourceLine); out.endRow()
                 rows += 1
-                if sample.count < insertSample { sample.append(row) }
             }
             if out.bytes.count > 1 << 20 {
                 try handle.write(contentsOf: out.bytes)
-                bytes += out.bytes.count
                 out.bytes.removeAll(keepingCapacity: true)
             }
         }
         try handle.write(contentsOf: out.bytes)
-        bytes += out.bytes.count
         try handle.close()
-        return (rows, bytes, sample)
+        return rows
     }
 }
 
