@@ -7,7 +7,7 @@ guard let name = arguments.first else {
     FileHandle.standardError.write(Data("""
         usage: dealer-kpi-bench copy [--rows N] [--workdir DIR]
                dealer-kpi-bench ingest [--workdir DIR] [--sizes 500000,1000000] [--insert-sample N] [--copy-runs N] [--ours-runs N]
-                                       [--stores N] [--days N] [--traffic X] [--ours-only] [--drop-visit-fks]
+                                       [--stores N] [--days N] [--traffic X] [--ours-only] [--drop-visit-fks] [--partition-visits]
                dealer-kpi-bench aggregate [--workdir DIR] [--stores N] [--days N]
                dealer-kpi-bench results [--dir bench/out] [--out bench/RESULTS.md]
                dealer-kpi-bench ingest-only --corpus DIR --conninfo STR --max-visit-rows N --result FILE
@@ -38,7 +38,8 @@ do {
             days: Int(option("--days", "64"))!,
             traffic: Double(option("--traffic", "8"))!,
             oursOnly: arguments.contains("--ours-only"),
-            dropVisitForeignKeys: arguments.contains("--drop-visit-fks")
+            dropVisitForeignKeys: arguments.contains("--drop-visit-fks"),
+            partitionVisitsByMonth: arguments.contains("--partition-visits")
         ).run()
     case "aggregate":
         try await AggregateBenchmark(workdir: workdir("/tmp/dkpi-bench-aggregate"),
