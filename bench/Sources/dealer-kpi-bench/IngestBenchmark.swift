@@ -146,9 +146,9 @@ struct IngestBenchmark {
         print(String(format: "INSERT per row (Unix socket): %d rows (sample; rate extrapolated) in %.2f s = %.0f rows/s", sample.count, insertSeconds, insertRate))
         await conn.close()
 
-        // 5. The same over TCP loopback (127.0.0.1), where each statement pays a network round trip as it does
-        // against a database server on another host: ours, \copy and INSERT per row, in a second cluster with
-        // the same settings (the bench cluster listens on its socket only). Extra figures, not the goals'.
+        // 5. The same over TCP loopback (127.0.0.1): ours, \copy and INSERT per row through the TCP code path with
+        // password authentication, in a second cluster with the same settings (the bench cluster listens on its
+        // socket only). Loopback adds little latency: not a stand-in for a remote server. Extra figures.
         let tcp = try await measureOverTCP(corpus: corpus, target: target, copyFile: copyFile)
         try? FileManager.default.removeItem(at: copyFile)
 
