@@ -23,9 +23,15 @@ enum BenchCluster {
 
     /// Runs psql with a script against the cluster; returns wall seconds.
     static func psql(_ cluster: LocalPostgresCluster, database: String, command: String) throws -> Double {
+        try psql(conninfo: cluster.connectionString(database: database), command: command)
+    }
+
+    /// Runs psql with a script against any server (a password comes from the environment, e.g. PGPASSWORD);
+    /// returns wall seconds.
+    static func psql(conninfo: String, command: String) throws -> Double {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cluster.connectionString(database: database), "-c", command]
+        process.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", command]
         let started = Date()
         try process.run()
         process.waitUntilExit()

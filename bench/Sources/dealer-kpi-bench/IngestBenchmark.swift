@@ -233,9 +233,9 @@ struct IngestBenchmark {
         let run = try runChild(corpus: corpus, conninfo: conninfo, maxVisitRows: target)
         let conn = try await PostgresConnection.connect(PostgresConfiguration(connectionString: conninfo))
         // As over the socket: \copy and INSERT per row load the rows ours stored in this database.
-        _ = try Self.psqlOverTCP(conninfo, command: "\\copy (SELECT * FROM core.visit) TO '\(copyFile.path)'")
+        _ = try BenchCluster.psql(conninfo: conninfo, command: "\\copy (SELECT * FROM core.visit) TO '\(copyFile.path)'")
         try await conn.executeScript("TRUNCATE core.visit; CHECKPOINT")
-        let copySeconds = try Self.psqlOverTCP(conninfo, command: "\\copy core.visit FROM '\(copyFile.path)'")
+        let copySeconds = try BenchCluster.psql(conninfo: conninfo, command: "\\copy core.visit FROM '\(copyFile.path)'")
         let copied = try await conn.query("SELECT count(*) FROM core.visit")[0].decode(Int.self, column: 0)
         let sample = try await storedSample(conn)
         let insertSeconds = try await insertPerRow(conn, sample)
@@ -246,17 +246,6 @@ struct IngestBenchmark {
         print(String(format: "over TCP: ours %d rows in %.2f s = %.0f rows/s; psql \\copy %d rows in %.2f s = %.0f rows/s; INSERT per row %d rows in %.2f s = %.0f rows/s",
                      run.visitRows, run.seconds, figures.oursRate, copied, copySeconds, figures.copyRate, sample.count, insertSeconds, figures.insertRate))
         return figures
-    }
-
-    private static func psqlOverTCP(_ conninfo: String, command: String) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", command]
-        let started = Date()
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchError("psql failed (\(process.terminationStatus)): \(command)") }
-        return Date().timeIntervalSince(started)
     }
 
     // MARK: databases
