@@ -228,9 +228,7 @@ struct IngestWork: Sendable {
         //    and claim the visits (one round trip), then load the visits and merge cards and orders.
         let begun = try IngestMerge.begin(conn, name: name, checksum: checksum, form: form, encoding: encoding,
                                           received: received, sections: sections)
-        if case .none = visits {} else {
-            try loadVisits(conn, visits, into: begun.visitSubmissions, reference: reference, staging: staging)
-        }
+        try loadVisits(conn, visits, into: begun.visitSubmissions, reference: reference, staging: staging)
         if kinds.contains(.prospects) || kinds.contains(.sales) { try IngestMerge.submissionsTable(conn, begun) }
         if kinds.contains(.prospects) { try IngestMerge.prospects(conn, received: received, sequence: begun.sequence) }
         if kinds.contains(.sales) { try IngestMerge.sales(conn, received: received, sequence: begun.sequence) }
