@@ -33,6 +33,9 @@ public enum Rule: String, Sendable, Hashable, CaseIterable, CustomStringConverti
     case jsonType = "json_type"
     /// `format` is not `dealer-daily-report/1`.
     case formatVersion = "format_version"
+    /// The file was fine, but another file of the same upload was rejected: an upload is stored all or
+    /// nothing (contract 1.1, section 5), so nothing of it was stored.
+    case uploadRejected = "upload_rejected"
 
     // Field level, context free
     /// A required value is missing, empty or null.

@@ -11,38 +11,52 @@ enum IngestMerge {
         var fileID: Int
         /// The state sequence number of the file's card and order states.
         var sequence: Int
-        /// Every store-day of the file with its version, sorted by store then date.
+        /// Every store-day of the file with its version (duplicates: the version they repeated), sorted by
+        /// store then date.
         var versions: [IngestResult.StoreDayVersion]
-        /// The submission id of every store-day of the file, in `versions`' order.
-        var submissionIDs: [Int]
+        /// The submission id of every store-day of the file, in `versions`' order; nil for a duplicate.
+        var submissionIDs: [Int?]
         /// The store-days that take the file's visits, with their submission ids (the others' stored visits
-        /// were received later and stay).
+        /// were received later and stay, or are the same: a duplicate).
         var visitSubmissions: [StoreDay: Int]
+
+        /// True when every store-day of the file is a duplicate: nothing is merged.
+        var isDuplicateOnly: Bool { versions.allSatisfy(\.duplicate) }
     }
 
-    /// Locks the file's store-days, records the file, assigns versions (1 for the first data, +1 for data
-    /// received later than the current version, the same version for data received at the same time),
-    /// records the submissions and the report-level change, deletes the visits the file replaces and logs the
-    /// visits change, all in one round trip (`core.ingest_file_begin`, sql/006).
+    /// One section of a file for `begin`: its store-day, kind, record count and content digest.
+    struct Section {
+        var day: StoreDay
+        var kind: SectionKind
+        var rows: Int
+        var digest: String
+    }
+
+    /// Locks the file's store-days, records the file, tells duplicates from completions and corrections by
+    /// the section digests (contract 1.1), assigns versions, records the submissions (or the duplicates) and
+    /// the report-level change, deletes the visits the file replaces and logs the visits change, all in one
+    /// round trip (`core.ingest_file_begin`, sql/009).
     static func begin(_ conn: isolated PostgresConnection, name: String, checksum: String, form: String, encoding: TextEncoding,
-                      received: Date, sections: [(StoreDay, SectionKind, Int)]) throws -> Begun {
-        let stores = sections.map(\.0.store)
-        let dates = sections.map(\.0.businessDate)
-        let kinds = sections.map(\.1.rawValue)
-        let rowCounts = sections.map { Int32(clamping: $0.2) }
+                      received: Date, sections: [Section]) throws -> Begun {
+        let stores = sections.map(\.day.store)
+        let dates = sections.map(\.day.businessDate)
+        let kinds = sections.map(\.kind.rawValue)
+        let rowCounts = sections.map { Int32(clamping: $0.rows) }
+        let digests = sections.map(\.digest)
         let rows = try conn.runQuery("""
-            SELECT store_code, business_date, version, submission_id, takes_visits, file_id, state_sequence
+            SELECT store_code, business_date, version, submission_id, takes_visits, duplicate, file_id, state_sequence
             FROM core.ingest_file_begin(\(name), \(checksum), \(form), \(encoding.rawValue), \(received),
-                                        \(stores), \(dates), \(kinds), \(rowCounts))
+                                        \(stores), \(dates), \(kinds), \(rowCounts), \(digests))
             """)
         var begun = Begun(fileID: 0, sequence: 0, versions: [], submissionIDs: [], visitSubmissions: [:])
         for row in rows {
-            let (store, date, version, submission, takesVisits, fileID, sequence) = try row.decode((String, CalendarDate, Int, Int, Bool, Int, Int).self)
+            let (store, date, version, submission, takesVisits, duplicate, fileID, sequence)
+                = try row.decode((String, CalendarDate, Int, Int?, Bool, Bool, Int, Int).self)
             begun.fileID = fileID
             begun.sequence = sequence
-            begun.versions.append(IngestResult.StoreDayVersion(store: store, businessDate: date, version: version))
+            begun.versions.append(IngestResult.StoreDayVersion(store: store, businessDate: date, version: version, duplicate: duplicate))
             begun.submissionIDs.append(submission)
-            if takesVisits { begun.visitSubmissions[StoreDay(store: store, businessDate: date)] = submission }
+            if takesVisits, let submission { begun.visitSubmissions[StoreDay(store: store, businessDate: date)] = submission }
         }
         guard !rows.isEmpty else {
             throw WarehouseError.configuration("core.ingest_file_begin recorded no submission for \(name)")
@@ -53,15 +67,28 @@ enum IngestMerge {
     /// `stg_submission`: the file's submissions, for the card and order merges (from what `begin` returned:
     /// core.report_submission has no index to find them by file).
     static func submissionsTable(_ conn: isolated PostgresConnection, _ begun: Begun) throws {
-        let stores = begun.versions.map(\.store)
-        let dates = begun.versions.map(\.businessDate)
-        let versions = begun.versions.map { Int32(clamping: $0.version) }
+        // A duplicate store-day has no submission and takes no cards or orders: the merges join this table.
+        let submitted = zip(begun.versions, begun.submissionIDs).compactMap { v, id in id.map { (v, $0) } }
+        let stores = submitted.map(\.0.store)
+        let dates = submitted.map(\.0.businessDate)
+        let ids = submitted.map(\.1)
+        let versions = submitted.map { Int32(clamping: $0.0.version) }
         _ = try conn.runQuery("""
             CREATE TEMP TABLE stg_submission ON COMMIT DROP AS
-            SELECT * FROM unnest(\(stores)::text[], \(dates)::date[], \(begun.submissionIDs)::bigint[], \(versions)::int[])
+            SELECT * FROM unnest(\(stores)::text[], \(dates)::date[], \(ids)::bigint[], \(versions)::int[])
                 AS s(store_code, business_date, submission_id, version)
             """)
     }
+
+    /// Empties what one file of an upload left in the session's staging tables, so the next file of the same
+    /// transaction starts clean (a single-file upload never needs it: commit empties them).
+    static let resetStagingForNextFile = """
+        DO $$ BEGIN
+            DROP TABLE IF EXISTS pg_temp.stg_submission, pg_temp.stg_card, pg_temp.stg_order;
+            IF to_regclass('pg_temp.stg_prospect') IS NOT NULL THEN DELETE FROM pg_temp.stg_prospect; END IF;
+            IF to_regclass('pg_temp.stg_sale') IS NOT NULL THEN DELETE FROM pg_temp.stg_sale; END IF;
+        END $$
+        """
 
     /// Upserts cards whose reported state is newer than the stored one (later business_date; same date:
     /// received later or applied later), keeping the replaced state in the history.

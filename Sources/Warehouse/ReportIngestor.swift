@@ -10,7 +10,18 @@ public struct IngestResult: Sendable {
     public struct StoreDayVersion: Sendable, Hashable {
         public var store: String
         public var businessDate: CalendarDate
+        /// The version the file's data belongs to; for a duplicate, the version it repeated.
         public var version: Int
+        /// True when everything the file carries for this store-day equals what was last delivered (contract
+        /// 1.1): accepted, and nothing changed.
+        public var duplicate: Bool
+
+        public init(store: String, businessDate: CalendarDate, version: Int, duplicate: Bool = false) {
+            self.store = store
+            self.businessDate = businessDate
+            self.version = version
+            self.duplicate = duplicate
+        }
     }
 
     public var file: String
@@ -23,6 +34,8 @@ public struct IngestResult: Sendable {
     public var receivedAt: Date?
 
     public var isAccepted: Bool { rejection == nil }
+    /// True when the file was accepted and every store-day in it was a duplicate: nothing changed.
+    public var isDuplicate: Bool { isAccepted && !storeDays.isEmpty && storeDays.allSatisfy(\.duplicate) }
 
     /// A rejection of `file` before anything was read from it.
     public static func rejected(_ file: String, _ rejection: FileRejected) -> IngestResult {
@@ -30,18 +43,62 @@ public struct IngestResult: Sendable {
     }
 }
 
+/// One file of an upload: where it is and the name to record and quote in errors (default: the path's last
+/// component).
+public struct IngestFile: Sendable, Hashable {
+    public var path: String
+    public var displayName: String
+
+    public init(path: String, displayName: String? = nil) {
+        self.path = path
+        self.displayName = displayName ?? (path as NSString).lastPathComponent
+    }
+}
+
+/// The outcome of one upload: the files it carried, in order. All or nothing (contract 1.1): either every
+/// file was accepted and committed together, or none was stored, and every file says why (its own problems,
+/// or `upload_rejected` for a good file of a rejected upload).
+public struct UploadResult: Sendable {
+    public var files: [IngestResult]
+    /// The receipt time every file of the upload shares; nil when the upload was rejected.
+    public var receivedAt: Date?
+
+    public var isAccepted: Bool { files.allSatisfy(\.isAccepted) }
+    /// Every store-day the upload touched, with its version or duplicate flag, once each (sorted).
+    public var storeDays: [IngestResult.StoreDayVersion] {
+        var latest: [StoreDay: IngestResult.StoreDayVersion] = [:]
+        for file in files {
+            for day in file.storeDays {
+                let key = StoreDay(store: day.store, businessDate: day.businessDate)
+                if var seen = latest[key] {
+                    // A store-day is a duplicate for the upload only if it was one in every file that carried it.
+                    seen.duplicate = seen.duplicate && day.duplicate
+                    seen.version = max(seen.version, day.version)
+                    latest[key] = seen
+                } else {
+                    latest[key] = day
+                }
+            }
+        }
+        return latest.sorted { $0.key < $1.key }.map(\.value)
+    }
+}
+
 /// Loads daily reports (JSON or CSV) into the warehouse.
 ///
-/// One transaction per file: the file is parsed and validated first (visits held in memory up to
-/// `IngestSettings.visitBufferRows`, cards and orders streamed through `COPY` into the connection's
-/// staging tables); then one call of `core.ingest_file_begin` locks the store-days and writes the file,
-/// versions, submissions and change log and deletes the visits being replaced; the visits are COPYed
-/// straight into `core.visit` and cards and orders merged set-wise from staging (upserted when newer).
-/// Any problem rolls everything back, so a rejected file changes nothing. Store-days are locked with
-/// transaction-level advisory locks in a fixed order: different stores load in parallel, the same
-/// store-day serializes. Master data for validation is cached between files while its version token
+/// One transaction per upload (one file, or several that arrived together: contract 1.1, section 5): each
+/// file is parsed and validated first (visits held in memory up to `IngestSettings.visitBufferRows`, cards and
+/// orders streamed through `COPY` into the connection's staging tables), with a digest of every section's
+/// content; then one call of `core.ingest_file_begin` locks the store-days, tells a duplicate (a retry) from a
+/// completion and a correction, and writes the file, versions, submissions and change log and deletes the
+/// visits being replaced; the visits are COPYed straight into `core.visit` and cards and orders merged
+/// set-wise from staging (upserted when newer). Any problem rolls everything back, so a rejected upload
+/// changes nothing; the files of a multi-file upload run under savepoints so that every file's problems are
+/// reported. Store-days are locked with transaction-level advisory locks in a fixed order per file: different
+/// stores load in parallel, the same store-day serializes (a deadlock between two multi-file uploads is
+/// retried). Master data for validation is cached between files while its version token
 /// (`core.reference_data_version`, bumped by triggers on every change) is unchanged.
-/// See docs/ingest-performance.md.
+/// See docs/ingest-performance.md and docs/contract.md.
 ///
 /// Thread-safety: `Sendable`; share one per process.
 public struct ReportIngestor: Sendable {
@@ -57,9 +114,10 @@ public struct ReportIngestor: Sendable {
         self.logger = logger
     }
 
-    /// Ingests the file at `path`. `receivedAt` is the operator's statement of when it arrived (historical
-    /// loads); nil means now, by the database server's clock. Rejections are returned, not thrown; thrown
-    /// errors are infrastructure problems (database unreachable...), after which nothing was changed either.
+    /// Ingests the file at `path` as an upload of its own. `receivedAt` is the operator's statement of when
+    /// it arrived (historical loads); nil means now, by the database server's clock. Rejections are returned,
+    /// not thrown; thrown errors are infrastructure problems (database unreachable...), after which nothing
+    /// was changed either.
     ///
     /// `inTransaction`, when given, runs inside the file's transaction after an accepted merge (e.g. to record
     /// an inbox receipt atomically with the data); if it throws, the file's changes roll back with it.
@@ -68,46 +126,132 @@ public struct ReportIngestor: Sendable {
     /// data throws `ReportStoreNotAllowed` before anything is merged (nothing changes).
     public func ingest(path: String, displayName: String? = nil, receivedAt: Date? = nil, allowedStore: String? = nil,
                        inTransaction: (@Sendable (isolated PostgresConnection, IngestResult) throws -> Void)? = nil) async throws -> IngestResult {
-        let name = displayName ?? (path as NSString).lastPathComponent
-        // Before the checksum reads the file: a huge file would be hashed in full for nothing, and a pipe or
-        // device would be read forever.
-        do {
-            try ReportReader.checkSize(path: path, fileName: name)
-        } catch {
-            logger.notice("rejected", metadata: ["file": "\(name)", "rules": "[\(DailyReport.Rule.fileTooLarge.rawValue)]"])
-            return .rejected(name, error)
+        let upload = try await ingest(upload: [IngestFile(path: path, displayName: displayName)], receivedAt: receivedAt,
+                                      allowedStore: allowedStore,
+                                      inTransaction: inTransaction.map { hook in
+                                          { @Sendable (conn: isolated PostgresConnection, result: UploadResult) throws in try hook(conn, result.files[0]) }
+                                      })
+        return upload.files[0]
+    }
+
+    /// Ingests the files of one upload in one transaction with one receipt time (contract 1.1): all are
+    /// stored, or none. `receivedAt`, `allowedStore` and `inTransaction` as for a single file; `inTransaction`
+    /// runs once, after every file was accepted. A file of another store than `allowedStore` throws
+    /// `ReportStoreNotAllowed` and nothing is stored.
+    public func ingest(upload files: [IngestFile], receivedAt: Date? = nil, allowedStore: String? = nil,
+                       inTransaction: (@Sendable (isolated PostgresConnection, UploadResult) throws -> Void)? = nil) async throws -> UploadResult {
+        precondition(!files.isEmpty, "an upload carries at least one file")
+        // Before anything is read: a huge file would be hashed in full for nothing, and a pipe or device read
+        // forever. Such a file is rejected at once; the others are still checked, so the answer lists every
+        // file's problems.
+        var early: [Int: FileRejected] = [:]
+        var works: [Int: IngestWork] = [:]
+        for (index, file) in files.enumerated() {
+            do {
+                guard FileManager.default.isReadableFile(atPath: file.path) else {
+                    throw FileRejected(file: file.displayName, issues: [
+                        ValidationIssue(file: file.displayName, location: .wholeFile, field: nil, value: nil, rule: .io,
+                                        message: "cannot read \(file.path)"),
+                    ], isTruncated: false)
+                }
+                try ReportReader.checkSize(path: file.path, fileName: file.displayName)
+                let checksum = try FileChecksum.sha256(path: file.path)
+                works[index] = IngestWork(path: file.path, name: file.displayName, checksum: checksum, receivedAt: receivedAt,
+                                          pii: PIIProtector(key: settings.piiKey), digestKey: settings.piiKey,
+                                          cardRules: ACardRules(blacklist: settings.phoneBlacklist),
+                                          allowedStore: allowedStore, visitBufferRows: settings.visitBufferRows,
+                                          referenceCache: referenceCache)
+            } catch let rejected as FileRejected {
+                early[index] = rejected
+            }
         }
-        let checksum = try FileChecksum.sha256(path: path)
-        let work = IngestWork(path: path, name: name, checksum: checksum, receivedAt: receivedAt,
-                              pii: PIIProtector(key: settings.piiKey), cardRules: ACardRules(blacklist: settings.phoneBlacklist),
-                              allowedStore: allowedStore, visitBufferRows: settings.visitBufferRows, referenceCache: referenceCache)
+        let worksInOrder = works.sorted { $0.key < $1.key }
+        let earlyRejections = early
+        let names = files.map(\.displayName)
+        let isMultiFile = files.count > 1
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let result = try await pool.withConnection { conn in
-                    try await conn.withTransaction { conn in
-                        let result = try work.run(conn)
-                        try inTransaction?(conn, result)
-                        return result
+                let outcome: UploadOutcome = try await pool.withConnection { conn in
+                    do {
+                        return try await conn.withTransaction { conn in
+                            var results: [Int: IngestResult] = [:]
+                            var rejections = earlyRejections
+                            for (index, work) in worksInOrder {
+                                if isMultiFile {
+                                    // A savepoint per file: a rejected file is undone on its own, so the files after
+                                    // it are still checked and the answer lists every problem.
+                                    do {
+                                        results[index] = try await conn.withTransaction { conn in
+                                            let result = try work.run(conn)
+                                            try conn.runScript(IngestMerge.resetStagingForNextFile)
+                                            return result
+                                        }
+                                    } catch let rejected as FileRejected {
+                                        rejections[index] = rejected
+                                    }
+                                } else {
+                                    results[index] = try work.run(conn)
+                                }
+                            }
+                            if !rejections.isEmpty { throw UploadRejected(rejections: rejections) }
+                            let upload = UploadResult(files: (0..<names.count).map { results[$0]! },
+                                                      receivedAt: results.values.first?.receivedAt)
+                            try inTransaction?(conn, upload)
+                            return .accepted(upload)
+                        }
+                    } catch let rejected as UploadRejected {
+                        return .rejected(rejected.rejections)
+                    } catch let rejected as FileRejected where !isMultiFile {
+                        return .rejected([worksInOrder.first?.key ?? 0: rejected])
                     }
                 }
-                logger.info("ingested", metadata: [
-                    "file": "\(name)", "store_days": "\(result.storeDays.count)",
-                    "visits": "\(result.visitRows)", "prospects": "\(result.prospectRows)", "sales": "\(result.saleRows)",
-                ])
-                return result
-            } catch let rejected as FileRejected {
-                logger.notice("rejected", metadata: ["file": "\(name)", "issues": "\(rejected.issues.count)",
-                                                     "rules": "\(Set(rejected.rules.map(\.rawValue)).sorted())"])
-                return .rejected(name, rejected)
+                switch outcome {
+                case .accepted(let upload):
+                    for result in upload.files {
+                        logger.info(result.isDuplicate ? "duplicate ingested, nothing changed" : "ingested", metadata: [
+                            "file": "\(result.file)", "store_days": "\(result.storeDays.count)",
+                            "duplicate_store_days": "\(result.storeDays.filter(\.duplicate).count)",
+                            "visits": "\(result.visitRows)", "prospects": "\(result.prospectRows)", "sales": "\(result.saleRows)",
+                        ])
+                    }
+                    return upload
+                case .rejected(let rejections):
+                    var results: [IngestResult] = []
+                    for (index, name) in names.enumerated() {
+                        if let rejected = rejections[index] {
+                            logger.notice("rejected", metadata: ["file": "\(name)", "issues": "\(rejected.issues.count)",
+                                                                 "rules": "\(Set(rejected.rules.map(\.rawValue)).sorted())"])
+                            results.append(.rejected(name, rejected))
+                        } else {
+                            let others = rejections.count
+                            results.append(.rejected(name, FileRejected(file: name, issues: [
+                                ValidationIssue(file: name, location: .wholeFile, field: nil, value: nil, rule: .uploadRejected,
+                                                message: "this file is valid, but \(others) other file(s) of the same upload were rejected; an upload is stored all or nothing"),
+                            ], isTruncated: false)))
+                        }
+                    }
+                    return UploadResult(files: results, receivedAt: nil)
+                }
             } catch let error as PostgresError where attempt < 4 && (error.sqlState == .deadlockDetected || error.sqlState == .serializationFailure
                                                                      || IngestWork.isConcurrentVIN(error)) {
-                logger.info("retrying after a transient conflict", metadata: ["file": "\(name)", "sqlstate": "\(error.sqlState!)"])
+                logger.info("retrying after a transient conflict", metadata: ["files": "\(names)", "sqlstate": "\(error.sqlState!)"])
                 try await Task.sleep(for: .milliseconds(50 * attempt))
             }
         }
     }
+}
+
+/// How an upload's transaction ended.
+private enum UploadOutcome: Sendable {
+    case accepted(UploadResult)
+    case rejected([Int: FileRejected])
+}
+
+/// Thrown inside an upload's transaction to roll it back when any file was rejected.
+private struct UploadRejected: Error, Sendable {
+    var rejections: [Int: FileRejected]
 }
 
 /// Thrown by `ReportIngestor.ingest(allowedStore:)` when the file carries data of a store other than the
@@ -127,6 +271,8 @@ struct IngestWork: Sendable {
     let checksum: String
     let receivedAt: Date?
     let pii: PIIProtector
+    /// The key of the section digests (the PII key: a card's content holds raw PII).
+    let digestKey: [UInt8]
     let cardRules: ACardRules
     var allowedStore: String? = nil
 
@@ -147,6 +293,7 @@ struct IngestWork: Sendable {
         if plansOutdated { try conn.runScript("DISCARD PLANS") }
         let reference = try referenceCache.reference(conn, token: token, receiptDay: receiptDay)
         let staging = StagingWriter(pii: pii, cardRules: cardRules)
+        var digests = SectionDigests(key: digestKey)
 
         // 1. Parse and validate. Visits wait in memory (bounded) for their submission ids and then go
         //    straight into core.visit; cards and orders stream into the connection's staging tables for the
@@ -167,14 +314,22 @@ struct IngestWork: Sendable {
                 let day = report.storeDay
                 if let records = report.visits {
                     buffered.declare(day)
-                    for v in records { buffered.add(day, v) }
+                    digests.declare(day, .visits)
+                    for v in records {
+                        buffered.add(day, v)
+                        digests.add(day, .visit(v))
+                    }
                     sections.append((day, .visits, records.count))
                 }
                 if let prospects = report.prospects {
+                    digests.declare(day, .prospects)
+                    for p in prospects { digests.add(day, .prospect(p)) }
                     _ = try conn.runCopyFrom(StagingWriter.copyProspects) { w in for p in prospects { try staging.write(p, day, into: &w) } }
                     sections.append((day, .prospects, prospects.count))
                 }
                 if let sales = report.sales {
+                    digests.declare(day, .sales)
+                    for s in sales { digests.add(day, .sale(s)) }
                     _ = try conn.runCopyFrom(StagingWriter.copySales) { w in for s in sales { try staging.write(s, day, into: &w) } }
                     sections.append((day, .sales, sales.count))
                 }
@@ -191,6 +346,7 @@ struct IngestWork: Sendable {
                 var buffered = VisitBuffer(limit: visitBufferRows)
                 summary = ReportReader.streamCSV(path: path, fileName: name, reference: reference) { (day, record) throws(Never) in
                     if case .visit(let v) = record { buffered.add(day, v) }
+                    digests.add(day, record)
                 }
                 if summary.rejection == nil {
                     visits = buffered.overflowed ? .rereadFile(summary.recordCounts) : .memory(buffered)
@@ -201,6 +357,7 @@ struct IngestWork: Sendable {
                 _ = try conn.runCopyFrom(StagingWriter.copyStatement(for: kind)) { w in
                     streamed = try ReportReader.streamCSV(path: path, fileName: name, reference: reference) { day, record in
                         try staging.write(record, day, into: &w)
+                        digests.add(day, record)
                     }
                 }
                 guard let streamed else { throw FileRejected(file: name, issues: [], isTruncated: false) }
@@ -226,12 +383,18 @@ struct IngestWork: Sendable {
 
         // 3. Lock the store-days, record the file, versions, submissions and the report-level change log,
         //    and claim the visits (one round trip), then load the visits and merge cards and orders.
-        let begun = try IngestMerge.begin(conn, name: name, checksum: checksum, form: form, encoding: encoding,
-                                          received: received, sections: sections)
+        //    A duplicate store-day (contract 1.1: everything it carries equals what was last delivered) gets no
+        //    submission, takes no visits and merges no card or order: nothing changes.
+        let begun = try IngestMerge.begin(conn, name: name, checksum: checksum, form: form, encoding: encoding, received: received,
+                                          sections: sections.map { day, kind, rows in
+                                              IngestMerge.Section(day: day, kind: kind, rows: rows, digest: digests.digest(day, kind)!)
+                                          })
         try loadVisits(conn, visits, into: begun.visitSubmissions, reference: reference, staging: staging)
-        if kinds.contains(.prospects) || kinds.contains(.sales) { try IngestMerge.submissionsTable(conn, begun) }
-        if kinds.contains(.prospects) { try IngestMerge.prospects(conn, received: received, sequence: begun.sequence) }
-        if kinds.contains(.sales) { try IngestMerge.sales(conn, received: received, sequence: begun.sequence) }
+        if !begun.isDuplicateOnly {
+            if kinds.contains(.prospects) || kinds.contains(.sales) { try IngestMerge.submissionsTable(conn, begun) }
+            if kinds.contains(.prospects) { try IngestMerge.prospects(conn, received: received, sequence: begun.sequence) }
+            if kinds.contains(.sales) { try IngestMerge.sales(conn, received: received, sequence: begun.sequence) }
+        }
 
         var counts: [SectionKind: Int] = [:]
         for (_, kind, n) in sections { counts[kind, default: 0] += n }
