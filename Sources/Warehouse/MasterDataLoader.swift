@@ -32,8 +32,9 @@ public struct MasterDataLoader: Sendable {
         self.logger = logger
     }
 
-    /// Loads `paths` in dependency order; a rejected file does not stop the others.
-    public func load(paths: [String]) async throws -> [LoadResult] {
+    /// Loads `paths` in dependency order, one transaction per file; a rejected file does not stop the others.
+    /// `onResult` is told of each file as soon as its transaction ended (a caller can print it at once).
+    public func load(paths: [String], onResult: (@Sendable (LoadResult) -> Void)? = nil) async throws -> [LoadResult] {
         var parsed: [(order: Int, index: Int, result: Result<MasterFile, FileRejected>, name: String)] = []
         for (i, path) in paths.enumerated() {
             let name = (path as NSString).lastPathComponent
@@ -49,6 +50,7 @@ public struct MasterDataLoader: Sendable {
             switch entry.result {
             case .failure(let rejection):
                 results.append(LoadResult(file: entry.name, kind: nil, rows: 0, changed: 0, rejection: rejection))
+                onResult?(results[results.count - 1])
             case .success(let file):
                 do {
                     let changed = try await pool.withConnection { conn in
@@ -59,6 +61,7 @@ public struct MasterDataLoader: Sendable {
                 } catch let rejection as FileRejected {
                     results.append(LoadResult(file: entry.name, kind: file.kind, rows: file.rows.count, changed: 0, rejection: rejection))
                 }
+                onResult?(results[results.count - 1])
             }
         }
         return results

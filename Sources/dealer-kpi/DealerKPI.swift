@@ -10,11 +10,40 @@ struct DealerKPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dealer-kpi",
         abstract: "Turns car dealers' daily sales reports into a PostgreSQL KPI warehouse.",
+        discussion: """
+            Exit statuses: 0 done; 1 data rejected (nothing of it stored); 64 usage error; 70 internal error;
+            75 temporary (database unreachable, timeout or cancellation; retry later); 78 configuration.
+            """,
+        version: "dealer-kpi \(DealerKPIVersion.current)",
         subcommands: [
             Migrate.self, Load.self, Ingest.self, Aggregate.self, Serve.self, Demo.self,
             Generate.self, Tokens.self, Schedule.self, Jobs.self,
         ]
     )
+
+    /// Runs the command and turns what ended it into the documented exit status (`CommandExit`).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if let status = CommandExit.status(for: error) {
+                FileHandle.standardError.write(Data("dealer-kpi: \(error)\n".utf8))
+                Foundation.exit(status)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// Prints a line and flushes it, so a script or person watching sees each file as it commits.
+let printNow: WarehouseCommands.Emit = { line in
+    print(line)
+    fflush(nil) // all streams: naming `stdout` is not concurrency-safe under Swift 6
 }
 
 /// Options every command that talks to the database accepts.
@@ -65,9 +94,8 @@ struct Load: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.bootstrap()
-        let output = try await WarehouseCommands.load(global.database, paths: files, json: json, logger: logger)
-        output.lines.forEach { print($0) }
-        if output.failed { throw ExitCode(1) }
+        let failed = try await WarehouseCommands.load(global.database, paths: files, json: json, logger: logger, emit: printNow)
+        if failed { throw ExitCode(CommandExit.rejectedData) }
     }
 }
 
@@ -75,16 +103,17 @@ struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Ingest daily reports (JSON or CSV).")
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("received-at"), help: "RFC 3339 receipt time, for historical loads.") var receivedAt: String?
-    @Flag(help: "Print results as JSON.") var json = false
-    @Argument(help: "Report files.") var files: [String]
+    @Option(help: "A manifest.json of steps: each step is one upload with its own receipt time; stops at the first rejected step.")
+    var manifest: String?
+    @Flag(help: "Print one JSON object per file (JSON Lines).") var json = false
+    @Argument(help: "Report files: one upload (one receipt time, all or nothing).") var files: [String] = []
 
     func run() async throws {
         let logger = global.bootstrap()
         let settings = try IngestSettings.fromEnvironment()
-        let output = try await WarehouseCommands.ingest(global.database, paths: files, receivedAt: receivedAt, json: json,
-                                                         settings: settings, logger: logger)
-        output.lines.forEach { print($0) }
-        if output.failed { throw ExitCode(1) }
+        let failed = try await WarehouseCommands.ingest(global.database, paths: files, manifest: manifest, receivedAt: receivedAt,
+                                                        json: json, settings: settings, logger: logger, emit: printNow)
+        if failed { throw ExitCode(CommandExit.rejectedData) }
     }
 }
 
