@@ -11,8 +11,12 @@ import Synchronization
 /// `Sendable`; calls from several tasks are serialized by actor isolation, but a connection serves one
 /// logical session: take it from a `PostgresConnectionPool` (`withConnection`) for exclusive use.
 ///
-/// Cancellation: cancelling the task that awaits `query`, `execute` or `copyFrom` sends `PQcancel` to the
-/// server, and the statement ends with SQLSTATE 57014.
+/// Cancellation: cancelling the task that awaits `query`, `execute`, `executeScript`, `copyFrom` or
+/// `withTransaction` cancels the statement in flight on the server and the call fails with
+/// `PostgresError.Kind.cancelled`; a cancelled task's later statements are refused before they are sent
+/// (also the synchronous `run…` methods), and a transaction rolls back. The cancel request is sent from a
+/// dedicated thread, never from the cancelling thread, and only while the statement it was meant for is
+/// still in flight: a late cancel never reaches the next statement or the next borrower of the connection.
 public actor PostgresConnection {
     private static let nextID = Atomic<Int>(1)
     private static let live = Atomic<Int>(0)
@@ -28,7 +32,8 @@ public actor PostgresConnection {
 
     /// The libpq handle; nil once closed. Never leaves this actor.
     private var handle: OpaquePointer?
-    private nonisolated let canceller = QueryCanceller()
+    /// The cancel side (handle, statement generations, the late-cancel fence). Internal for tests.
+    nonisolated let canceller: QueryCanceller
     /// Receives server notices (NOTICE, WARNING) and logs them instead of libpq printing to stderr.
     /// Kept alive by the actor for as long as the handle that points to it.
     private let noticeSink: NoticeSink
@@ -43,6 +48,7 @@ public actor PostgresConnection {
         logger[metadataKey: "pg.connection"] = "\(id)"
         self.logger = logger
         self.noticeSink = NoticeSink(logger: logger)
+        self.canceller = QueryCanceller(logger: logger)
         PostgresConnection.live.wrappingAdd(1, ordering: .relaxed)
     }
 
@@ -80,14 +86,17 @@ public actor PostgresConnection {
             throw PostgresConnection.classifyConnectFailure(message)
         }
         handle = raw
-        canceller.install(PQgetCancel(raw))
+        canceller.install(raw)
         PQsetNoticeReceiver(raw, { context, result in
             guard let context, let result else { return }
             let sink = Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue()
             sink.receive(result)
         }, Unmanaged.passUnretained(noticeSink).toOpaque())
         do {
-            try runScript("SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD'; SET IntervalStyle TO 'iso_8601'; SET bytea_output TO 'hex'; SET extra_float_digits TO 3")
+            // Not refused in a cancelled task: connecting is not cancellable either, and a pool may be
+            // connecting on behalf of a cleanup.
+            try runScript("SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD'; SET IntervalStyle TO 'iso_8601'; SET bytea_output TO 'hex'; SET extra_float_digits TO 3",
+                          mode: .cleanup)
         } catch {
             closeHandle()
             throw error
@@ -166,13 +175,10 @@ public actor PostgresConnection {
     // MARK: - Statements
 
     /// Runs one statement with its parameters (extended protocol) and returns all rows.
+    ///
+    /// Cancelling the awaiting task cancels the statement on the server (`.cancelled`).
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
-        try Task.checkCancellation()
-        return try await withTaskCancellationHandler {
-            try self.runQuery(query)
-        } onCancel: { [canceller] in
-            canceller.cancel()
-        }
+        try await withServerCancellation { try self.runQuery(query) }
     }
 
     /// Runs one statement and returns the number of rows it affected.
@@ -183,32 +189,107 @@ public actor PostgresConnection {
 
     /// Runs a script of several statements without parameters (simple query protocol), e.g. a migration.
     public func executeScript(_ sql: String) async throws {
-        try Task.checkCancellation()
-        try await withTaskCancellationHandler {
-            try self.runScript(sql)
-        } onCancel: { [canceller] in
-            canceller.cancel()
-        }
+        try await withServerCancellation { try self.runScript(sql) }
     }
 
     /// Synchronous form of `query` for code already isolated to this connection (inside `withTransaction`).
+    ///
+    /// Refuses with `.cancelled`, without sending anything, when the current task is cancelled. Inside
+    /// `withTransaction` (or when called from `query`) a statement in flight is cancelled on the server when
+    /// the task is cancelled.
     public func runQuery(_ query: PostgresQuery) throws(PostgresError) -> PostgresRows {
-        let h = try requireHandle()
-        let sent = try withParameters(query) { n, types, values, lengths, formats in
-            PQsendQueryParams(h, query.sql, n, types, values, lengths, formats, 0)
-        }
-        guard sent == 1 else { throw connectionError(h, query: query.sql) }
-        return try collectResults(h, query: query.sql)
+        try runQuery(query, mode: .normal)
     }
 
-    /// Synchronous form of `executeScript`.
+    /// Synchronous form of `executeScript`; refuses in a cancelled task like `runQuery`.
     public func runScript(_ sql: String) throws(PostgresError) {
+        try runScript(sql, mode: .normal)
+    }
+
+    /// How a statement relates to cancellation.
+    enum StatementMode {
+        /// Refused when the task is cancelled; cancelled on the server by a cancellation handler.
+        case normal
+        /// The connection's own cleanup (ROLLBACK, RELEASE, session set-up): sent even in a cancelled task
+        /// and never the target of a cancel request.
+        case cleanup
+    }
+
+    func runQuery(_ query: PostgresQuery, mode: StatementMode) throws(PostgresError) -> PostgresRows {
+        let h = try requireHandle()
+        return try statement(mode, query: query.sql) { () throws(PostgresError) -> PostgresRows in
+            let sent = try withParameters(query) { n, types, values, lengths, formats in
+                PQsendQueryParams(h, query.sql, n, types, values, lengths, formats, 0)
+            }
+            guard sent == 1 else { throw connectionError(h, query: query.sql) }
+            return try collectResults(h, query: query.sql)
+        }
+    }
+
+    func runScript(_ sql: String, mode: StatementMode) throws(PostgresError) {
         let h = try requireHandle()
         guard !sql.utf8.contains(0) else {
             throw PostgresError(kind: .misuse, message: "SQL text contains a NUL character")
         }
-        guard PQsendQuery(h, sql) == 1 else { throw connectionError(h, query: nil) }
-        _ = try collectResults(h, query: nil)
+        try statement(mode, query: nil) { () throws(PostgresError) in
+            guard PQsendQuery(h, sql) == 1 else { throw connectionError(h, query: nil) }
+            _ = try collectResults(h, query: nil)
+        }
+    }
+
+    /// Brackets one statement (from sending it to its last result) for the cancel fence, refuses it in a
+    /// cancelled task (`.normal`), and classifies cancellations and server timeouts.
+    private func statement<R>(_ mode: StatementMode, query: String?, _ body: () throws(PostgresError) -> R) throws(PostgresError) -> R {
+        if canceller.statementStarts(cancellable: mode == .normal) {
+            _ = canceller.statementEnds()
+            var e = PostgresError(kind: .cancelled, message: "the task was cancelled; the statement was not sent")
+            e.query = query
+            throw e
+        }
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            let cancelledByUs = canceller.statementEnds()
+            throw PostgresConnection.classify(error, cancelledByUs: cancelledByUs)
+        }
+        _ = canceller.statementEnds()
+        return result
+    }
+
+    /// Our cancel becomes `.cancelled`; the server's own time limits become `.timeout` (SQLSTATE kept).
+    static func classify(_ error: PostgresError, cancelledByUs: Bool) -> PostgresError {
+        var e = error
+        guard e.kind == .server || e.kind == .connectionLost, let state = e.sqlState else { return e }
+        switch state {
+        case .queryCanceled where cancelledByUs:
+            e.kind = .cancelled
+        case .queryCanceled:
+            // Not our cancel: statement_timeout (the usual case), or another session's pg_cancel_backend.
+            // The server's message says which, but it may be translated (lc_messages), so we do not parse it.
+            e.kind = .timeout
+            e.message = "the server cancelled the statement (statement_timeout, or pg_cancel_backend from another session): \(e.message)"
+        case .lockNotAvailable:
+            e.kind = .timeout
+            e.message = "a lock was not granted in time (lock_timeout, or NOWAIT): \(e.message)"
+        case .idleInTransactionSessionTimeout:
+            e.kind = .timeout
+            e.message = "the transaction stayed idle longer than idle_in_transaction_session_timeout and the server closed the session: \(e.message)"
+        default:
+            break
+        }
+        return e
+    }
+
+    /// Runs `operation` with a cancellation handler that cancels, on the server, whichever of this
+    /// connection's statements is in flight when the task is cancelled. The handler only enqueues a request
+    /// for the cancel thread; it never blocks the cancelling thread.
+    private func withServerCancellation<T>(_ operation: () async throws -> T) async throws -> T {
+        try await withTaskCancellationHandler {
+            try await operation()
+        } onCancel: { [canceller] in
+            canceller.requestCancel()
+        }
     }
 
     /// Drains every result of the statement in flight (to the terminating NULL), freeing each one.
@@ -327,26 +408,70 @@ public actor PostgresConnection {
     ///
     /// `body` runs isolated to this connection (on its thread), so it may call the synchronous `run…`
     /// methods without hopping.
-    public func withTransaction<T: Sendable>(_ body: @Sendable (isolated PostgresConnection) async throws -> T) async throws -> T {
+    ///
+    /// Cancellation: while the transaction runs, cancelling the task cancels the statement in flight on the
+    /// server (`.cancelled`), later statements are refused, the COMMIT is refused, and the transaction rolls
+    /// back; the ROLLBACK itself is sent although the task is cancelled.
+    ///
+    /// `timeouts` are set with `SET LOCAL` in the same round trip as `BEGIN` (or `SAVEPOINT`), so they end
+    /// with the transaction. (In a nested call they last until the outer transaction ends, unless the
+    /// savepoint is rolled back: that is how `SET LOCAL` works.)
+    public func withTransaction<T: Sendable>(
+        timeouts: PostgresTimeouts? = nil,
+        _ body: @Sendable (isolated PostgresConnection) async throws -> T
+    ) async throws -> T {
         let h = try requireHandle()
         let nested = PQtransactionStatus(h) != PQTRANS_IDLE
+        let settings = try timeouts?.setLocalStatements() ?? ""
         savepointCounter += 1
         let savepoint = "dkpi_sp_\(savepointCounter)"
-        try runScript(nested ? "SAVEPOINT \(savepoint)" : "BEGIN")
-        do {
-            let result = try await body(self)
-            try runScript(nested ? "RELEASE SAVEPOINT \(savepoint)" : "COMMIT")
-            return result
-        } catch {
-            if handle != nil {
+        return try await withServerCancellation {
+            if nested {
+                try runScript("SAVEPOINT \(savepoint)")
+            } else {
                 do {
-                    try runScript(nested ? "ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)" : "ROLLBACK")
-                } catch let rollbackError {
-                    logger.warning("rollback failed after an error", metadata: ["error": "\(rollbackError)"])
+                    try runScript("BEGIN" + settings)
+                } catch {
+                    // BEGIN ran but a SET LOCAL failed, or the script was cancelled: end what was begun.
+                    if let h = handle, PQtransactionStatus(h) != PQTRANS_IDLE { try? runScript("ROLLBACK", mode: .cleanup) }
+                    throw error
                 }
             }
-            throw error
+            do {
+                if nested, !settings.isEmpty { try runScript(String(settings.dropFirst(2))) }
+                let result = try await body(self)
+                try runScript(nested ? "RELEASE SAVEPOINT \(savepoint)" : "COMMIT")
+                return result
+            } catch {
+                if handle != nil {
+                    do {
+                        try runScript(nested ? "ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)" : "ROLLBACK",
+                                      mode: .cleanup)
+                    } catch let rollbackError {
+                        logger.warning("rollback failed after an error", metadata: ["error": "\(rollbackError)"])
+                    }
+                }
+                throw error
+            }
         }
+    }
+
+    /// For the pool, when a borrower gives the connection back: rolls back a transaction it left open, even
+    /// if the borrower's task was cancelled. Returns false when the connection cannot be made clean (the
+    /// pool then closes it).
+    func resetForReuse() -> Bool {
+        guard let h = handle, PQstatus(h) == CONNECTION_OK else { return false }
+        if PQtransactionStatus(h) != PQTRANS_IDLE {
+            do {
+                try runScript("ROLLBACK", mode: .cleanup)
+            } catch {
+                logger.warning("could not roll back a transaction left open by a borrower; closing", metadata: ["error": "\(error)"])
+                closeHandle()
+                return false
+            }
+        }
+        guard let h = handle, PQstatus(h) == CONNECTION_OK, PQtransactionStatus(h) == PQTRANS_IDLE else { return false }
+        return true
     }
 
     // MARK: - COPY FROM STDIN
@@ -358,20 +483,35 @@ public actor PostgresConnection {
     /// pending result is drained, and the producer's error is rethrown: nothing is left half-copied and the
     /// connection stays usable. Returns the number of rows the server stored.
     public func copyFrom(_ statement: PostgresQuery, _ producer: sending (inout PostgresCopyWriter) throws -> Void) async throws -> Int {
-        try Task.checkCancellation()
-        return try await withTaskCancellationHandler {
-            try self.runCopyFrom(statement, producer)
-        } onCancel: { [canceller] in
-            canceller.cancel()
-        }
+        try await withServerCancellation { try self.runCopyFrom(statement, producer) }
     }
 
-    /// Synchronous form of `copyFrom` for code isolated to this connection.
+    /// Synchronous form of `copyFrom` for code isolated to this connection; refuses in a cancelled task
+    /// like `runQuery`.
     public func runCopyFrom(_ statement: PostgresQuery, _ producer: (inout PostgresCopyWriter) throws -> Void) throws -> Int {
         let h = try requireHandle()
         guard statement.bindings.isEmpty else {
             throw PostgresError(kind: .misuse, message: "COPY cannot take bound parameters")
         }
+        if canceller.statementStarts(cancellable: true) {
+            _ = canceller.statementEnds()
+            var e = PostgresError(kind: .cancelled, message: "the task was cancelled; the statement was not sent")
+            e.query = statement.sql
+            throw e
+        }
+        do {
+            let rows = try copyInFlight(h, statement, producer)
+            _ = canceller.statementEnds()
+            return rows
+        } catch let error as PostgresError {
+            throw PostgresConnection.classify(error, cancelledByUs: canceller.statementEnds())
+        } catch {
+            _ = canceller.statementEnds()
+            throw error
+        }
+    }
+
+    private func copyInFlight(_ h: OpaquePointer, _ statement: PostgresQuery, _ producer: (inout PostgresCopyWriter) throws -> Void) throws -> Int {
         guard PQsendQuery(h, statement.sql) == 1 else { throw connectionError(h, query: statement.sql) }
         guard let first = PQgetResult(h) else {
             throw PostgresError(kind: .protocolViolation, message: "no result for COPY")
@@ -476,36 +616,6 @@ final class NoticeSink {
         let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? ""
         let level: Logger.Level = severity == "WARNING" ? .warning : .debug
         logger.log(level: level, "server \(severity.lowercased()): \(message)")
-    }
-}
-
-/// Holds the connection's `PGcancel` handle so another thread can cancel the running statement.
-/// `PQcancel` is documented as safe to call from any thread; the mutex keeps install/free exclusive.
-final class QueryCanceller: Sendable {
-    private let cancelHandle = Mutex<CancelHandle?>(nil)
-
-    /// Owns one `PGcancel`. Unlike a `PGconn`, a `PGcancel` is built to be used from another thread
-    /// (libpq: "PQcancel can safely be invoked from a signal handler" / another thread); the mutex above
-    /// keeps `PQfreeCancel` from racing a `PQcancel`. That is what makes the unchecked conformance true.
-    final class CancelHandle: @unchecked Sendable {
-        let raw: OpaquePointer
-        init(raw: OpaquePointer) { self.raw = raw }
-        deinit { PQfreeCancel(raw) }
-    }
-
-    func install(_ raw: OpaquePointer?) {
-        let handle = raw.map { CancelHandle(raw: $0) }
-        cancelHandle.withLock { current in
-            current = handle
-        }
-    }
-
-    func cancel() {
-        cancelHandle.withLock { current in
-            guard let raw = current?.raw else { return }
-            var errbuf = [CChar](repeating: 0, count: 256)
-            _ = PQcancel(raw, &errbuf, Int32(errbuf.count))
-        }
     }
 }
 

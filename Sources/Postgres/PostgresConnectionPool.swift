@@ -49,7 +49,8 @@ public final class PostgresConnectionPool: Sendable {
     public var statistics: Statistics { get async { await state.statistics } }
 
     /// Lends a connection to `body` for its exclusive use and takes it back afterwards (also on throw).
-    /// A connection left inside a transaction is rolled back before reuse; a broken one is discarded.
+    /// A connection left inside a transaction is rolled back before reuse (also when the borrower's task was
+    /// cancelled); a broken one, or one that cannot be rolled back, is discarded.
     public func withConnection<T>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending T
@@ -65,11 +66,13 @@ public final class PostgresConnectionPool: Sendable {
         }
     }
 
-    /// Convenience: `withConnection` + `withTransaction`.
+    /// Convenience: `withConnection` + `withTransaction(timeouts:_:)`. `timeouts` apply to this transaction
+    /// only; the next borrower of the connection gets the session's settings.
     public func withTransaction<T: Sendable>(
+        timeouts: PostgresTimeouts? = nil,
         _ body: @Sendable (isolated PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await withConnection { conn in try await conn.withTransaction(body) }
+        try await withConnection { conn in try await conn.withTransaction(timeouts: timeouts, body) }
     }
 
     /// Runs one statement on a pooled connection.
@@ -185,11 +188,10 @@ actor PoolState {
     }
 
     func release(_ connection: PostgresConnection) async {
-        var usable = await connection.isOpen
-        if usable, await connection.isInTransaction {
-            // The borrower left a transaction open (e.g. it was cancelled): never hand that to someone else.
-            do { try await connection.executeScript("ROLLBACK") } catch { usable = false }
-        }
+        // The borrower may have left a transaction open (e.g. it was cancelled between statements): never hand
+        // that to someone else. The ROLLBACK is sent even when the borrower's task is cancelled; a connection
+        // that cannot be made clean is closed.
+        var usable = await connection.resetForReuse()
         if usable, isShutDown { usable = false }
         if !usable {
             leased -= 1

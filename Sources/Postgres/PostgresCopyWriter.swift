@@ -96,10 +96,10 @@ public struct PostgresCopyWriter: ~Copyable {
         try endRow()
     }
 
-    /// Sends what is buffered. Called automatically; also checks for task cancellation.
+    /// Sends what is buffered. Called automatically; also checks for task cancellation (`.cancelled`).
     public mutating func flush() throws(PostgresError) {
         if Task.isCancelled {
-            throw PostgresError(kind: .server, message: "the task was cancelled during COPY", sqlState: .queryCanceled)
+            throw PostgresError(kind: .cancelled, message: "the task was cancelled during COPY")
         }
         guard count > 0 else { return }
         let ok = storage.withMemoryRebound(to: CChar.self, capacity: count) { PQputCopyData(handle, $0, Int32(count)) }

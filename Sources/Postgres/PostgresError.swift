@@ -42,6 +42,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let crashShutdown = SQLState("57P02")
     public static let cannotConnectNow = SQLState("57P03")
     public static let lockNotAvailable = SQLState("55P03")
+    public static let idleInTransactionSessionTimeout = SQLState("25P03")
     public static let raiseException = SQLState("P0001")
 }
 
@@ -65,8 +66,13 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let connectionLost = Kind("connection lost")
         /// A result value could not be decoded into the requested Swift type.
         public static let decoding = Kind("decoding failed")
-        /// A deadline passed: acquiring a pooled connection, connecting, or waiting for a result.
+        /// A deadline passed: acquiring a pooled connection, connecting, or one of the server's time limits
+        /// (`sqlState` says which: 57014 `statement_timeout` (or another session's `pg_cancel_backend`),
+        /// 55P03 `lock_timeout` (or `NOWAIT`), 25P03 `idle_in_transaction_session_timeout`).
         public static let timeout = Kind("timeout")
+        /// The task was cancelled: the statement was cancelled on the server by our own cancel request
+        /// (`sqlState` 57014), or it was refused before it was sent (`sqlState` nil).
+        public static let cancelled = Kind("cancelled")
         /// The pool was shut down.
         public static let poolClosed = Kind("pool closed")
         /// The caller misused the API (e.g. bind values in a multi-statement script).

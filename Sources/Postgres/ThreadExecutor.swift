@@ -22,8 +22,12 @@ final class DedicatedThreadExecutor: SerialExecutor {
     private let wakeup = DispatchSemaphore(value: 0)
 
     init(name: String) {
-        let thread = Thread { [self] in self.runLoop() }
-        thread.name = name
+        let thread = Thread { [self] in
+            // Named from inside: on Linux, a name set before `start()` does not reach the OS thread (it
+            // would carry its creator's name, often a cooperative pool thread's).
+            Thread.current.name = name
+            self.runLoop()
+        }
         thread.stackSize = 1 << 20
         thread.start()
     }
