@@ -125,9 +125,10 @@ public struct ReportIngestor: Sendable {
     /// `allowedStore`, when given, limits the file to that store's data: a file carrying any other store's
     /// data throws `ReportStoreNotAllowed` before anything is merged (nothing changes).
     public func ingest(path: String, displayName: String? = nil, receivedAt: Date? = nil, allowedStore: String? = nil,
+                       timeouts: PostgresTimeouts? = nil,
                        inTransaction: (@Sendable (isolated PostgresConnection, IngestResult) throws -> Void)? = nil) async throws -> IngestResult {
         let upload = try await ingest(upload: [IngestFile(path: path, displayName: displayName)], receivedAt: receivedAt,
-                                      allowedStore: allowedStore,
+                                      allowedStore: allowedStore, timeouts: timeouts,
                                       inTransaction: inTransaction.map { hook in
                                           { @Sendable (conn: isolated PostgresConnection, result: UploadResult) throws in try hook(conn, result.files[0]) }
                                       })
@@ -138,7 +139,12 @@ public struct ReportIngestor: Sendable {
     /// stored, or none. `receivedAt`, `allowedStore` and `inTransaction` as for a single file; `inTransaction`
     /// runs once, after every file was accepted. A file of another store than `allowedStore` throws
     /// `ReportStoreNotAllowed` and nothing is stored.
+    ///
+    /// `timeouts` bound the upload's transaction (`statement_timeout`, `lock_timeout`,
+    /// `idle_in_transaction_session_timeout`); exceeding one rolls everything back and throws a
+    /// `PostgresError` of kind `.timeout`.
     public func ingest(upload files: [IngestFile], receivedAt: Date? = nil, allowedStore: String? = nil,
+                       timeouts: PostgresTimeouts? = nil,
                        inTransaction: (@Sendable (isolated PostgresConnection, UploadResult) throws -> Void)? = nil) async throws -> UploadResult {
         precondition(!files.isEmpty, "an upload carries at least one file")
         // Before anything is read: a huge file would be hashed in full for nothing, and a pipe or device read
@@ -175,7 +181,7 @@ public struct ReportIngestor: Sendable {
             do {
                 let outcome: UploadOutcome = try await pool.withConnection { conn in
                     do {
-                        return try await conn.withTransaction { conn in
+                        return try await conn.withTransaction(timeouts: timeouts) { conn in
                             var results: [Int: IngestResult] = [:]
                             var rejections = earlyRejections
                             for (index, work) in worksInOrder {

@@ -47,6 +47,8 @@ public struct SnapshotRefresher: Sendable {
     /// Each batch reads the fact and aggregate tables again (a batch's joins hash or scan them whole), so
     /// a batched rebuild grows with stores x facts. Batches only bound the temporary space a rebuild needs.
     public var batchSize: Int? = nil
+    /// Server-side limits for the refresh transaction (`statement_timeout`...); nil: the session's own.
+    public var timeouts: PostgresTimeouts? = nil
 
     static let lockKey: Int64 = 0x6B70_695F_7265_6672
 
@@ -63,9 +65,10 @@ public struct SnapshotRefresher: Sendable {
         let instance = self.instance
         let batchSize = self.batchSize
         let logger = self.logger
+        let timeouts = self.timeouts
         do {
             let summary = try await pool.withConnection { conn in
-                try await conn.withTransaction { conn in
+                try await conn.withTransaction(timeouts: timeouts) { conn in
                     try SnapshotRefresh(requested: requested, instance: instance, batchSize: batchSize, progress: progress, logger: logger).run(conn)
                 }
             }
@@ -76,12 +79,17 @@ public struct SnapshotRefresher: Sendable {
             return summary
         } catch {
             logger.error("snapshot refresh failed", metadata: ["error": "\(error)"])
-            // The run's own row rolled back with it: record the failure separately.
-            _ = try? await pool.withConnection { conn in
-                try await conn.execute("""
-                    INSERT INTO kpi.refresh_run (mode, status, finished_at, error, instance)
-                    VALUES (\(requested.rawValue), 'failed', clock_timestamp(), \(String(describing: error)), \(instance))
-                    """)
+            // The run's own row rolled back with it: record the failure separately, also when the task was
+            // cancelled (a shutdown or a timeout): the record must not depend on the work having ended well.
+            let pool = self.pool
+            let message = Task.isCancelled ? "cancelled: rolled back, nothing changed; \(error)" : String(describing: error)
+            _ = try? await withoutCancellation {
+                try await pool.withConnection { conn in
+                    try await conn.execute("""
+                        INSERT INTO kpi.refresh_run (mode, status, finished_at, error, instance)
+                        VALUES (\(requested.rawValue), 'failed', clock_timestamp(), \(message), \(instance))
+                        """)
+                }
             }
             throw error
         }

@@ -31,6 +31,9 @@ public struct DaemonConfiguration: Sendable {
     public var inboxPollInterval: Duration = .seconds(1)
     public var refreshDebounce: Duration = .seconds(1)
     public var shutdownGrace: Duration = .seconds(30)
+    /// Server-side limits per kind of work (YAML `timeouts:`); a limit that passes rolls the work back and
+    /// surfaces as `PostgresError.Kind.timeout`.
+    public var timeouts = WorkTimeouts()
     public var instance: String
     public var logLevel: Logger.Level = .info
     public var logFormat: LogFormat = .text
@@ -68,7 +71,19 @@ public struct DaemonConfiguration: Sendable {
             var level: String?
             var format: String?
         }
+        struct Limits: Decodable {
+            var statement_seconds: Double?
+            var lock_seconds: Double?
+            var idle_in_transaction_seconds: Double?
+        }
+        struct Timeouts: Decodable {
+            var http_ingest: Limits?
+            var inbox: Limits?
+            var refresh: Limits?
+            var bi_read: Limits?
+        }
         var database: Database?
+        var timeouts: Timeouts?
         var http: HTTP?
         var inbox: Inbox?
         var refresh: Refresh?
@@ -125,6 +140,12 @@ public struct DaemonConfiguration: Sendable {
         if let t = parsed.inbox?.poll_interval_seconds { c.inboxPollInterval = .milliseconds(Int(t * 1000)) }
         if let t = parsed.refresh?.debounce_seconds { c.refreshDebounce = .milliseconds(Int(t * 1000)) }
         if let t = parsed.shutdown_grace_seconds { c.shutdownGrace = .milliseconds(Int(t * 1000)) }
+        if let t = parsed.timeouts {
+            c.timeouts.httpIngest = try apply(t.http_ingest, to: c.timeouts.httpIngest, name: "timeouts.http_ingest")
+            c.timeouts.inbox = try apply(t.inbox, to: c.timeouts.inbox, name: "timeouts.inbox")
+            c.timeouts.refresh = try apply(t.refresh, to: c.timeouts.refresh, name: "timeouts.refresh")
+            c.timeouts.biRead = try apply(t.bi_read, to: c.timeouts.biRead, name: "timeouts.bi_read")
+        }
         if let i = env("DEALER_KPI_INSTANCE") ?? parsed.instance { c.instance = i }
         if let l = env("DEALER_KPI_LOG_LEVEL") ?? parsed.logging?.level {
             guard let level = Logger.Level(rawValue: l) else { throw Invalid(description: "unknown log level \(l)") }
@@ -136,4 +157,36 @@ public struct DaemonConfiguration: Sendable {
         }
         return c
     }
+
+    /// A YAML limit: seconds > 0, or 0 for "no limit" (the server's own setting applies).
+    private static func apply(_ limits: File.Limits?, to base: PostgresTimeouts, name: String) throws -> PostgresTimeouts {
+        guard let limits else { return base }
+        func duration(_ seconds: Double?, _ key: String, _ current: Duration?) throws -> Duration? {
+            guard let seconds else { return current }
+            guard seconds >= 0, seconds.isFinite else { throw Invalid(description: "\(name).\(key) must be 0 (no limit) or a positive number of seconds, got \(seconds)") }
+            return seconds == 0 ? nil : .milliseconds(Int((seconds * 1000).rounded(.up)))
+        }
+        var t = base
+        t.statement = try duration(limits.statement_seconds, "statement_seconds", base.statement)
+        t.lock = try duration(limits.lock_seconds, "lock_seconds", base.lock)
+        t.idleInTransaction = try duration(limits.idle_in_transaction_seconds, "idle_in_transaction_seconds", base.idleInTransaction)
+        return t
+    }
+}
+
+/// The server-side limits (`statement_timeout`, `lock_timeout`, `idle_in_transaction_session_timeout`) for
+/// each kind of work the daemon does, applied with `SET LOCAL` to that work's transactions only. The
+/// defaults keep an HTTP upload well inside the request timeout, give the inbox's bigger files more room,
+/// and let a full rebuild's long statements run while a lock wait still ends. Value type.
+public struct WorkTimeouts: Sendable, Hashable {
+    /// `POST /v1/reports`: one upload's transaction.
+    public var httpIngest = PostgresTimeouts(statement: .seconds(60), lock: .seconds(10), idleInTransaction: .seconds(60))
+    /// One inbox upload (file, directory or zip).
+    public var inbox = PostgresTimeouts(statement: .seconds(600), lock: .seconds(60), idleInTransaction: .seconds(300))
+    /// A snapshot refresh or rebuild, and the other jobs.
+    public var refresh = PostgresTimeouts(statement: .seconds(3600), lock: .seconds(120), idleInTransaction: .seconds(600))
+    /// `GET /v1/kpis` and other reads through the API.
+    public var biRead = PostgresTimeouts(statement: .seconds(30), lock: .seconds(5), idleInTransaction: .seconds(30))
+
+    public init() {}
 }

@@ -28,10 +28,12 @@ public enum DealerKPIDaemon {
                                           options: .init(maximumConnections: configuration.poolSize, acquireTimeout: .seconds(10)),
                                           logger: logger)
         let context = DaemonContext(configuration: configuration, pool: pool, ingestor: ReportIngestor(pool: pool, settings: settings, logger: logger),
-                                    jobs: JobRunner(pool: pool, instance: configuration.instance, logger: logger), logger: logger)
+                                    jobs: JobRunner(pool: pool, instance: configuration.instance, timeouts: configuration.timeouts.refresh, logger: logger),
+                                    logger: logger)
         var services: [any Service] = []
         if let inbox = configuration.inboxDirectory {
-            let processor = InboxProcessor(directory: URL(fileURLWithPath: inbox), ingestor: context.ingestor, instance: configuration.instance, logger: logger)
+            let processor = InboxProcessor(directory: URL(fileURLWithPath: inbox), ingestor: context.ingestor, instance: configuration.instance,
+                                           timeouts: configuration.timeouts.inbox, logger: logger)
             try processor.prepare()
             services.append(InboxService(processor: processor, pollInterval: configuration.inboxPollInterval, logger: logger))
         }

@@ -63,12 +63,22 @@ public struct JobRunRecord: Sendable {
 public struct JobRunner: Sendable {
     public let pool: PostgresConnectionPool
     public let instance: String
+    /// Server-side limits for each job's transactions (refresh, close-day, retention); nil: the session's.
+    public let timeouts: PostgresTimeouts?
     private let logger: Logger
 
-    public init(pool: PostgresConnectionPool, instance: String, logger: Logger = Logger(label: "dealer-kpi.jobs")) {
+    public init(pool: PostgresConnectionPool, instance: String, timeouts: PostgresTimeouts? = nil,
+                logger: Logger = Logger(label: "dealer-kpi.jobs")) {
         self.pool = pool
         self.instance = instance
+        self.timeouts = timeouts
         self.logger = logger
+    }
+
+    private var refresher: SnapshotRefresher {
+        var refresher = SnapshotRefresher(pool: pool, instance: instance, logger: logger)
+        refresher.timeouts = timeouts
+        return refresher
     }
 
     /// Runs a scheduled firing if no daemon has claimed it yet; nil when another daemon did.
@@ -177,10 +187,16 @@ public struct JobRunner: Sendable {
             logger.info("job succeeded", metadata: ["job": "\(job.rawValue)", "run": "\(runID)", "rows": "\(rows)"])
             return JobRunRecord(runID: runID, job: job, status: "succeeded", rows: rows, error: nil)
         } catch {
-            let message = String(describing: error)
-            _ = try? await pool.query("""
-                UPDATE ops.job_run SET status = 'failed', finished_at = clock_timestamp(), error = \(message) WHERE run_id = \(runID)
-                """)
+            let message = Task.isCancelled
+                ? "cancelled (daemon shutdown or request): rolled back, nothing changed; \(error)"
+                : String(describing: error)
+            // Also when the task was cancelled (a shutdown): the status must not stay 'running'.
+            let pool = self.pool
+            _ = try? await withoutCancellation {
+                try await pool.query("""
+                    UPDATE ops.job_run SET status = 'failed', finished_at = clock_timestamp(), error = \(message) WHERE run_id = \(runID)
+                    """)
+            }
             JobMetrics.recordRun(job: job, status: "failed", duration: ContinuousClock.now - started)
             logger.error("job failed", metadata: ["job": "\(job.rawValue)", "run": "\(runID)", "error": "\(message)"])
             throw error
@@ -198,8 +214,7 @@ public struct JobRunner: Sendable {
                     SELECT store_code, \(from), \(to), 'backfill' FROM core.store
                     """)
             }
-            let summary = try await SnapshotRefresher(pool: pool, instance: instance, logger: logger)
-                .refresh(mode: arguments.full ? .full : .incremental)
+            let summary = try await refresher.refresh(mode: arguments.full ? .full : .incremental)
             return summary.written + summary.superseded
 
         case .closeDay:
@@ -221,7 +236,7 @@ public struct JobRunner: Sendable {
                 FROM core.store_day_report r
                 WHERE m.arrived_at IS NULL AND r.store_code = m.store_code AND r.business_date = m.business_date
                 """)
-            let summary = try await SnapshotRefresher(pool: pool, instance: instance, logger: logger).refresh(mode: .incremental)
+            let summary = try await refresher.refresh(mode: .incremental)
             return recorded + summary.written
 
         case .retention:
