@@ -33,6 +33,19 @@ public struct CorpusConfiguration: Sendable, Hashable {
     public var catchUpShare: Double = 0.005
     /// Probability that a sent report is later re-sent with changes (a correction, `_corr1`).
     public var correctionShare: Double = 0.02
+    /// Probability that a report file (a JSON report, a correction included, or one CSV section file) is
+    /// sent again byte-identically 5–90 minutes later: a retry after a lost response or a flaky link. The
+    /// copy is named `…_resend.json` / `…_resend.csv` and is a manifest step of its own with
+    /// `"kind": "resend"`. It is a duplicate under contract 1.1, so it changes no KPI; it always arrives
+    /// before any later delivery for the same store-days (a correction), or is not sent. 0: no re-sends.
+    public var resendShare: Double = 0.02
+    /// Share of CSV uploads (one region's section files of one receipt slot) whose section files arrive
+    /// minutes apart instead of together: visits at the slot time, prospects a few minutes later, sales
+    /// later still, each a manifest step of its own with `"kind": "section"` (the visits file stays in the
+    /// slot's ordinary step). All of it arrives within the receipt slot, so before the due time when the
+    /// slot is, and before any correction. Under contract 1.1 a later section completes the day's version,
+    /// so it changes no KPI. Uploads that carry corrections are never split. 0: sections always together.
+    public var sectionSplitShare: Double = 0.1
     /// Multiplies every store's daily traffic (1.0: about 6–30 purchase groups on a weekday).
     public var trafficScale: Double = 1.0
     /// Receipt times are rounded down to this many minutes (the inbox is polled in slots); all files of one
@@ -67,7 +80,8 @@ public struct CorpusConfiguration: Sendable, Hashable {
         }
         for (name, p) in [("csvRegionShare", csvRegionShare), ("csvStoreJSONShare", csvStoreJSONShare),
                           ("gb18030Share", gb18030Share), ("bomShare", bomShare), ("missingShare", missingShare),
-                          ("lateShare", lateShare), ("catchUpShare", catchUpShare), ("correctionShare", correctionShare)]
+                          ("lateShare", lateShare), ("catchUpShare", catchUpShare), ("correctionShare", correctionShare),
+                          ("resendShare", resendShare), ("sectionSplitShare", sectionSplitShare)]
         where !(p >= 0 && p <= 1) {
             throw CorpusGeneratorError("\(name) must be in [0, 1] (got \(p))")
         }

@@ -3,13 +3,41 @@ import CivilCalendar
 /// Business time: minutes since 1970-01-01 00:00 in the business time zone (Asia/Shanghai, UTC+8, no DST).
 typealias BusinessMinute = Int
 
+/// The manifest step a file belongs to: the ordinary step of a receipt slot (every file received at that
+/// minute), or a step of its own (a re-send or a later section of a split CSV upload).
+enum StepRef: Hashable {
+    case slot(BusinessMinute)
+    case own(Int)
+}
+
 /// One file of a manifest step.
 struct ManifestEntry {
-    let minute: BusinessMinute
+    let step: StepRef
     let kind: Int      // 0: CSV, 1: JSON (CSV files first within a step, as in the examples)
     let region: Int
     let section: Int
     let path: String
+}
+
+/// A step of its own, placed relative to the step it follows (`after`) once every ordinary step is known:
+/// at `after`'s minute + `offset`, within `after` + `minOffset` ... `after` + `maxOffset` and before
+/// `before`, on a minute no other step uses (so received_at stays strictly increasing).
+struct OwnStep {
+    enum Kind { case resend, section }
+    let kind: Kind
+    let after: StepRef
+    let offset: Int
+    let minOffset: Int
+    let maxOffset: Int
+    /// Exclusive bound: the next delivery for the same store-days (a correction), or the end of the slot.
+    let before: BusinessMinute
+    /// The minute it would get without collisions (to place steps in order of it: `after` always first).
+    let estimate: BusinessMinute
+    /// For a re-send: the file copied byte for byte, and what its copy counts as in the summary.
+    var original: String = ""
+    var copy: String = ""
+    var gb18030 = false
+    var bom = false
 }
 
 /// The CSV section files of one region received in one slot.
@@ -26,6 +54,10 @@ final class CSVBatch {
     var rowCounts = [0, 0, 0]
     var partySum = 0
     var dealSum: Int64 = 0
+    /// Whether any of its rows belong to a correction (such an upload is never split).
+    var hasCorrection = false
+    /// The earliest later delivery (a correction) for any store-day it carries.
+    var nextDelivery: BusinessMinute = .max
 
     init(minute: BusinessMinute, region: Int, config: CorpusConfiguration) {
         self.minute = minute
@@ -138,6 +170,7 @@ final class CorpusEngine {
     var regionCodes: [String] = []
     var batches: [Int: CSVBatch] = [:]   // key: minute * 4096 + region
     var manifest: [ManifestEntry] = []
+    var ownSteps: [OwnStep] = []
     var createdDayDirs = Set<Int>()
     var counters = SharedCounters()
     var summary = CorpusSummary()
@@ -265,7 +298,7 @@ final class CorpusEngine {
         summary.reportedStoreDays += 1
         if receipt > (d + 1) * 1440 + 600 { summary.late += 1 }
         let asCSV = master.stores[s].reportsAsCSV && !op.rng.chance(config.csvStoreJSONShare)
-        try emit(report, receipt: receipt, csv: asCSV, correction: false)
+        let first = try emit(report, receipt: receipt, csv: asCSV, correction: false)
 
         if op.rng.chance(config.correctionShare) {
             let corrected = correct(report, sim: sim, rng: &op.rng)
@@ -273,8 +306,28 @@ final class CorpusEngine {
             var m = slot((d + 1 + op.rng.below(4)) * 1440 + 9 * 60 + op.rng.int(0...540))
             if m <= receipt { m = receipt + config.receiptSlotMinutes }
             summary.corrections += 1
-            try emit(corrected, receipt: m, csv: asCSV, correction: true)
+            // A retry of version 1 must arrive before the correction (else it would undo it).
+            if asCSV, let batch = batches[receipt &* 4096 &+ regionIndex[s]] { batch.nextDelivery = min(batch.nextDelivery, m) }
+            planJSONResend(first, report, correction: false, receipt: receipt, before: m)
+            let second = try emit(corrected, receipt: m, csv: asCSV, correction: true)
+            planJSONResend(second, corrected, correction: true, receipt: m, before: .max)
+        } else {
+            planJSONResend(first, report, correction: false, receipt: receipt, before: .max)
         }
+    }
+
+    /// Decides (on a stream of its own, so other draws do not move) whether a JSON report file is re-sent.
+    private func planJSONResend(_ path: String?, _ report: DayReport, correction: Bool, receipt m: BusinessMinute, before: BusinessMinute) {
+        guard let path else { return }
+        var r = SeededRandom(seed: config.seed, stream: 5,
+                             substream: UInt64(report.store) &* 1_000_003 &+ UInt64(bitPattern: Int64(report.day)) &* 2 &+ (correction ? 1 : 0))
+        let u = r.unit()
+        let offset = r.int(5...90)
+        guard u < config.resendShare else { return }
+        var step = OwnStep(kind: .resend, after: .slot(m), offset: offset, minOffset: 5, maxOffset: 90, before: before, estimate: m + offset)
+        step.original = path
+        step.copy = String(path.dropLast(5)) + "_resend.json"
+        ownSteps.append(step)
     }
 
     /// A re-sent version of a report with the changes a dealer makes after a call from HQ.
@@ -316,7 +369,9 @@ final class CorpusEngine {
 
     // MARK: Writing
 
-    private func emit(_ report: DayReport, receipt: BusinessMinute, csv: Bool, correction: Bool) throws {
+    /// Writes (JSON) or batches (CSV) a report; returns the JSON file's path.
+    @discardableResult
+    private func emit(_ report: DayReport, receipt: BusinessMinute, csv: Bool, correction: Bool) throws -> String? {
         summary.visitRows += report.visits.count
         summary.prospectRows += report.cards.count
         summary.salesRows += report.orders.count
@@ -331,7 +386,8 @@ final class CorpusEngine {
                 batches[key] = batch
             }
             batch.add(report, ctx)
-            return
+            if correction { batch.hasCorrection = true }
+            return nil
         }
         if !createdDayDirs.contains(report.day) {
             try FileIO.makeDirectories(directory + "/reports/" + CalendarDate(daysSinceEpoch: report.day).description)
@@ -349,7 +405,8 @@ final class CorpusEngine {
         summary.bytesWritten += jsonBuffer.count
         summary.jsonFiles += 1
         summary.reportFiles += 1
-        manifest.append(ManifestEntry(minute: receipt, kind: 1, region: 0, section: 0, path: path))
+        manifest.append(ManifestEntry(step: .slot(receipt), kind: 1, region: 0, section: 0, path: path))
+        return path
     }
 
     private func flushBatches(throughDay d: Int) throws {
@@ -357,8 +414,35 @@ final class CorpusEngine {
         for key in due.keys.sorted() {
             let batch = due[key]!
             batches[key] = nil
+            // Delivery draws on a stream of their own (so the files' bytes do not depend on them): whether
+            // the upload is split, each section's delay after the previous one, whether each file is re-sent
+            // and how much later. Always drawn, whatever the shares.
+            var r = SeededRandom(seed: config.seed, stream: 6, substream: UInt64(bitPattern: Int64(batch.minute)) &* 4096 &+ UInt64(batch.region))
+            let splitDraw = r.unit()
+            var delays = [0, 0, 0], resendDraws = [0.0, 0.0, 0.0], resendOffsets = [0, 0, 0]
+            for i in 0..<3 {
+                // 2–12 minutes, scaled down for receipt slots under 30 minutes (all of it stays inside the slot).
+                let d = r.int(2...12)
+                delays[i] = config.receiptSlotMinutes >= 30 ? d : max(1, d * config.receiptSlotMinutes / 30)
+                resendDraws[i] = r.unit()
+                resendOffsets[i] = r.int(5...90)
+            }
+            let present = (0..<3).filter { batch.rowCounts[$0] > 0 }
+            let laterDelay = present.dropFirst().reduce(0) { $0 + delays[$1] }
+            let split = splitDraw < config.sectionSplitShare && !batch.hasCorrection && present.count >= 2
+                && laterDelay < config.receiptSlotMinutes
+            var previous = StepRef.slot(batch.minute)
+            var estimate = batch.minute
             for section in 0..<3 {
                 guard let file = batch.fileBytes(section) else { continue }
+                var step = StepRef.slot(batch.minute)
+                if split && section != present[0] {
+                    estimate += delays[section]
+                    ownSteps.append(OwnStep(kind: .section, after: previous, offset: delays[section], minOffset: 1, maxOffset: .max / 4,
+                                            before: batch.minute + config.receiptSlotMinutes, estimate: estimate))
+                    step = .own(ownSteps.count - 1)
+                    previous = step
+                }
                 var name = ByteBuffer(capacity: 64)
                 let day = batch.minute / 1440
                 let minuteOfDay = batch.minute % 1440
@@ -373,43 +457,112 @@ final class CorpusEngine {
                 summary.reportFiles += 1
                 if batch.encoding == 2 && file.nonASCII { summary.gb18030Files += 1 }
                 if batch.encoding == 1 { summary.bomFiles += 1 }
-                manifest.append(ManifestEntry(minute: batch.minute, kind: 0, region: batch.region, section: section, path: path))
+                manifest.append(ManifestEntry(step: step, kind: 0, region: batch.region, section: section, path: path))
+                if resendDraws[section] < config.resendShare {
+                    var resend = OwnStep(kind: .resend, after: step, offset: resendOffsets[section], minOffset: 5, maxOffset: 90,
+                                         before: batch.nextDelivery, estimate: estimate + resendOffsets[section])
+                    resend.original = path
+                    resend.copy = String(path.dropLast(4)) + "_resend.csv"
+                    resend.gb18030 = batch.encoding == 2 && file.nonASCII
+                    resend.bom = batch.encoding == 1
+                    ownSteps.append(resend)
+                }
             }
         }
     }
 
+    /// Places the steps of their own (re-sends, later sections) on free minutes, writes the re-sent copies,
+    /// then writes manifest.json: one step per ordinary receipt minute or own step, by received_at.
     private func writeManifest() throws {
-        manifest.sort { a, b in
-            if a.minute != b.minute { return a.minute < b.minute }
-            if a.kind != b.kind { return a.kind < b.kind }
-            if a.region != b.region { return a.region < b.region }
-            if a.section != b.section { return a.section < b.section }
-            return a.path < b.path
+        var used = Set<BusinessMinute>()
+        for e in manifest { if case .slot(let m) = e.step { used.insert(m) } }
+        var placed = [BusinessMinute?](repeating: nil, count: ownSteps.count)
+        var merged = [StepRef?](repeating: nil, count: ownSteps.count)
+        func minute(_ ref: StepRef) -> BusinessMinute? {
+            switch ref {
+            case .slot(let m): return m
+            case .own(let i): return merged[i].flatMap(minute) ?? placed[i]
+            }
         }
+        func canonical(_ ref: StepRef) -> StepRef {
+            if case .own(let i) = ref, let target = merged[i] { return canonical(target) }
+            return ref
+        }
+        // In order of the wanted minute: a step's `after` is always placed first.
+        let order = ownSteps.indices.sorted { (ownSteps[$0].estimate, $0) < (ownSteps[$1].estimate, $1) }
+        for i in order {
+            let step = ownSteps[i]
+            // Not sent (a re-send of nothing placed), or no free minute: a later section joins the step before it,
+            // a re-send is dropped (it was never written).
+            guard let a = minute(step.after) else { continue }
+            let lo = a + step.minOffset
+            let hi = min(a + step.maxOffset, step.before - 1)
+            var found: BusinessMinute? = nil
+            if lo <= hi {
+                let want = min(max(a + step.offset, lo), hi)
+                var m = want
+                while m <= hi && used.contains(m) { m += 1 }
+                if m <= hi { found = m } else {
+                    m = want - 1
+                    while m >= lo && used.contains(m) { m -= 1 }
+                    if m >= lo { found = m }
+                }
+            }
+            if let m = found {
+                placed[i] = m
+                used.insert(m)
+                if step.kind == .resend {
+                    let bytes = try FileIO.read(directory + "/" + step.original)
+                    try FileIO.write(bytes, to: directory + "/" + step.copy)
+                    summary.bytesWritten += bytes.count
+                    summary.reportFiles += 1
+                    summary.resends += 1
+                    if step.copy.hasSuffix(".json") { summary.jsonFiles += 1 } else { summary.csvFiles += 1 }
+                    if step.gb18030 { summary.gb18030Files += 1 }
+                    if step.bom { summary.bomFiles += 1 }
+                    manifest.append(ManifestEntry(step: .own(i), kind: step.copy.hasSuffix(".json") ? 1 : 0, region: 0, section: 0, path: step.copy))
+                } else {
+                    summary.sectionSteps += 1
+                    // The first later section that got a step of its own makes the upload a split one.
+                    if case .slot = canonical(step.after) { summary.splitUploads += 1 }
+                }
+            } else if step.kind == .section {
+                merged[i] = step.after
+            }
+        }
+
+        var groups: [StepRef: [ManifestEntry]] = [:]
+        for e in manifest { groups[canonical(e.step), default: []].append(e) }
+        let steps = groups.keys.map { ($0, minute($0)!) }.sorted { $0.1 < $1.1 }
         var b = ByteBuffer(capacity: manifest.count * 64 + 1024)
         b.append("[")
-        var i = 0
-        var steps = 0
-        while i < manifest.count {
-            let minute = manifest[i].minute
-            b.append(steps == 0 ? "\n {\n  \"files\": [" : ",\n {\n  \"files\": [")
-            var first = true
-            while i < manifest.count && manifest[i].minute == minute {
-                b.append(first ? "\n   " : ",\n   ")
-                b.appendJSONString(manifest[i].path)
-                first = false
-                i += 1
+        for (n, (ref, minute)) in steps.enumerated() {
+            let files = groups[ref]!.sorted { a, b in
+                if a.kind != b.kind { return a.kind < b.kind }
+                if a.region != b.region { return a.region < b.region }
+                if a.section != b.section { return a.section < b.section }
+                return a.path < b.path
+            }
+            b.append(n == 0 ? "\n {\n  \"files\": [" : ",\n {\n  \"files\": [")
+            for (k, f) in files.enumerated() {
+                b.append(k == 0 ? "\n   " : ",\n   ")
+                b.appendJSONString(f.path)
             }
             b.append("\n  ],\n  \"received_at\": \"")
             let day = minute / 1440
             let m = minute % 1440
             b.append(day: day); b.append("T")
-            b.append(int: m / 60, width: 2); b.append(":"); b.append(int: m % 60, width: 2); b.append(":00+08:00\"\n }")
-            steps += 1
+            b.append(int: m / 60, width: 2); b.append(":"); b.append(int: m % 60, width: 2); b.append(":00+08:00\"")
+            if case .own(let i) = ref {
+                b.append(",\n  \"kind\": \"")
+                b.append(ownSteps[i].kind == .resend ? "resend" : "section")
+                b.append("\"")
+            }
+            b.append("\n }")
         }
-        b.append(steps == 0 ? "]\n" : "\n]\n")
+        b.append(steps.isEmpty ? "]\n" : "\n]\n")
         try FileIO.write(b.bytes, to: directory + "/manifest.json")
         summary.bytesWritten += b.count
-        summary.steps = steps
+        summary.steps = steps.count
     }
 }

@@ -8,7 +8,7 @@ public struct CorpusSummary: Sendable, Hashable, CustomStringConvertible {
     public var firstDate: CalendarDate? = nil
     public var lastDate: CalendarDate? = nil
 
-    /// Report files (JSON and CSV, corrections included).
+    /// Report files (JSON and CSV, corrections and re-sends included).
     public var reportFiles = 0
     public var jsonFiles = 0
     public var csvFiles = 0
@@ -20,7 +20,7 @@ public struct CorpusSummary: Sendable, Hashable, CustomStringConvertible {
     public var steps = 0
     public var bytesWritten = 0
 
-    /// Rows written (corrections included).
+    /// Rows of the reports (corrections included; a re-sent copy is not counted again).
     public var visitRows = 0
     public var prospectRows = 0
     public var salesRows = 0
@@ -42,6 +42,13 @@ public struct CorpusSummary: Sendable, Hashable, CustomStringConvertible {
     /// Corrected store-days (a `_corr1` version was sent).
     public var corrections = 0
 
+    /// Re-sent files (`_resend`): byte-identical retries, each a manifest step of its own (`"kind": "resend"`).
+    public var resends = 0
+    /// CSV uploads whose section files arrived in several steps minutes apart.
+    public var splitUploads = 0
+    /// The later steps of those uploads (`"kind": "section"`), one per section file.
+    public var sectionSteps = 0
+
     /// Seconds spent generating.
     public var seconds = 0.0
 
@@ -57,6 +64,7 @@ public struct CorpusSummary: Sendable, Hashable, CustomStringConvertible {
         s += "\nrows: \(visitRows) visits, \(prospectRows) prospects, \(salesRows) sales"
         s += "\nfacts: \(newCards) A-cards, \(orders) orders, \(deliveries) deliveries, \(cancellations) cancellations"
         s += "\nstore-days: \(storeDays) open, \(reportedStoreDays) reported, \(missing) missing, \(late) late, \(corrections) corrected"
+        s += "\ndelivery: \(resends) re-sent files (own steps, kind resend), \(splitUploads) CSV uploads split into \(sectionSteps) later section steps (kind section)"
         s += "\n\(bytesWritten) bytes in \(String(format3(seconds))) s"
         return s
     }
@@ -90,11 +98,15 @@ public struct CorpusProgress: Sendable {
 ///   UTF-8 BOM; extra columns `brand`, `title`, `guide_price` as in the examples)
 /// - `reports/YYYY-MM-DD/STORE_YYYYMMDD.json`, and `STORE_YYYYMMDD_corr1.json` for a correction
 /// - `csv/YYYYMMDD-HHMM_REGION_{visits,prospects,sales}.csv` (YYYYMMDD-HHMM: the receipt time in business
-///   time; one set of files per region and receipt slot, rows of several stores and possibly several
-///   business dates; a section without rows has no file)
+///   time of the upload; one set of files per region and receipt slot, rows of several stores and possibly
+///   several business dates; a section without rows has no file)
+/// - `…_resend.json` / `…_resend.csv`: a byte-identical copy of a report file, sent again (a retry)
 /// - `manifest.json`: `[{"files": [...], "received_at": "YYYY-MM-DDTHH:MM:00+08:00"}, ...]`, one step per
-///   distinct receipt time, ascending; within a step CSV files first (by region, then visits, prospects,
-///   sales), then JSON files by path. All sections of a store-day version are in the same step.
+///   upload, received_at strictly ascending; within a step CSV files first (by region, then visits,
+///   prospects, sales), then JSON files by path. Ordinary steps (every file received in one receipt slot)
+///   have only those two members; a step of its own says what it is with a third, `"kind"`:
+///   `"resend"` (one `_resend` file) or `"section"` (one later section file of a split CSV upload). All
+///   sections of a store-day version are in the same step, unless its upload was split.
 ///
 /// The model, and what it decides where the contract is silent:
 /// - Deterministic: xoshiro256** seeded by SplitMix64, one stream for master data, one per store for the
@@ -134,6 +146,17 @@ public struct CorpusProgress: Sendable {
 ///   region CSV files). A correction replaces a placeholder name with a full name, fixes a visit's
 ///   purpose or party size, or adds a forgotten after-sales visit; a name fix also holds in later reports.
 ///   Receipt times are rounded down to `receiptSlotMinutes` (30) so one inbox slot is one step.
+/// - Uploads as they really arrive (contract 1.1, "Duplicates, sections and uploads"); neither changes the
+///   data or any KPI, only how it is delivered, and both are drawn on streams of their own, so with both
+///   shares 0 the corpus is byte for byte the one without them:
+///   - re-sends (`resendShare`, 2% of report files): the same bytes again 5–90 minutes later as
+///     `…_resend.json` / `…_resend.csv` (for CSV the same section file), a step of its own with
+///     `"kind": "resend"`; always before a correction of the same store-days (else it would undo it: a
+///     re-send that cannot be placed so is not sent);
+///   - split uploads (`sectionSplitShare`, 10% of CSV uploads without corrections): visits at the slot
+///     time, prospects 2–12 minutes later, sales 2–12 minutes after that, each later section a step of its
+///     own with `"kind": "section"`, all within the receipt slot (so still on time when the visits were).
+///   Steps of their own take a minute no other step has (nearby if theirs is taken).
 /// - CSV files: ~25% GB18030 (via glibc iconv), ~25% of the rest with a UTF-8 BOM; 15% CRLF; booleans as
 ///   true/false, 1/0, 是/否, Y/N or true/empty per file; money as Excel writes it (186000, 170600.5);
 ///   sometimes blank rows and a trailing 合计/总计/Total row.

@@ -23,6 +23,8 @@ struct ParsedReport {
 struct ManifestStep {
     var files: [String]
     var receivedAt: String
+    /// `resend` (a byte-identical retry), `section` (a later section of a split CSV upload), or nil.
+    var kind: String? = nil
 }
 
 enum FixtureError: Error, CustomStringConvertible {
@@ -75,10 +77,13 @@ struct CorpusFixture: Sendable {
             throw FixtureError.bad("manifest is not a list of objects")
         }
         return try steps.map { step in
-            guard let files = step["files"] as? [String], let at = step["received_at"] as? String, step.count == 2 else {
+            guard let files = step["files"] as? [String], let at = step["received_at"] as? String,
+                  Set(step.keys).isSubset(of: ["files", "received_at", "kind"]) else {
                 throw FixtureError.bad("bad manifest step \(step)")
             }
-            return ManifestStep(files: files, receivedAt: at)
+            let kind = step["kind"] as? String
+            guard step["kind"] == nil || kind == "resend" || kind == "section" else { throw FixtureError.bad("bad kind in \(step)") }
+            return ManifestStep(files: files, receivedAt: at, kind: kind)
         }
     }
 
@@ -156,10 +161,12 @@ struct CorpusFixture: Sendable {
         }
     }
 
-    /// Every report of the corpus, in manifest order.
+    /// Every report of the corpus, in manifest order, as contract 1.1 sees them: a re-send step is a
+    /// duplicate and left out; the records of a later section step complete the store-day's report of the
+    /// step that carried its visits (which keeps that step's receipt time).
     func reports() throws -> [ParsedReport] {
         var out: [ParsedReport] = []
-        for (stepIndex, step) in try manifest().enumerated() {
+        for (stepIndex, step) in try manifest().enumerated() where step.kind != "resend" {
             guard let day = CalendarDate(iso: step.receivedAt.prefix(10)) else { throw FixtureError.bad("received_at \(step.receivedAt)") }
             var csvReports: [String: ParsedReport] = [:]
             var order: [String] = []
@@ -213,7 +220,18 @@ struct CorpusFixture: Sendable {
                     }
                 }
             }
-            for k in order { out.append(csvReports[k]!) }
+            for k in order {
+                let r = csvReports[k]!
+                guard step.kind == "section" else { out.append(r); continue }
+                guard let i = out.lastIndex(where: { $0.store == r.store && $0.date == r.date }) else {
+                    throw FixtureError.bad("section step \(stepIndex): \(k) without an earlier report")
+                }
+                out[i].files += r.files
+                out[i].visits += r.visits
+                out[i].prospects += r.prospects
+                out[i].sales += r.sales
+                out[i].hasVisitsSection = out[i].hasVisitsSection || r.hasVisitsSection
+            }
         }
         return out
     }

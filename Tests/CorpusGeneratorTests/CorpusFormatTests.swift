@@ -9,6 +9,8 @@ import Testing
         c.storesPerRegion = 3
         c.csvRegionShare = 0.5
         c.trafficScale = 0.5
+        c.resendShare = 0.1          // re-sends and split uploads are deterministic too
+        c.sectionSplitShare = 0.5
         return c
     }
 
@@ -34,9 +36,17 @@ import Testing
     /// Pinned digest of a small corpus. It catches nondeterminism across processes (e.g. iteration over a
     /// Dictionary, whose order changes with every process) and across platforms. If you changed the
     /// generator on purpose, update the value (the failure message shows the new one).
-    @Test func pinnedDigestOfASmallCorpus() throws {
+    ///
+    /// With no re-sends and no split uploads the corpus is the one of the generator before they existed
+    /// (same digest): they only add files and steps, never change the data.
+    @Test(arguments: [(false, "f66981ab2a3d6a89"), (true, "cfaae2293659cf96")])
+    func pinnedDigestOfASmallCorpus(defaultDelivery: Bool, expected: String) throws {
         var c = CorpusConfiguration(stores: 5, days: 16, seed: 99)
         c.trafficScale = 0.4
+        if !defaultDelivery {
+            c.resendShare = 0
+            c.sectionSplitShare = 0
+        }
         let f = try CorpusFixture.make(c, tag: "digest")
         defer { try? FileManager.default.removeItem(atPath: f.directory) }
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
@@ -46,7 +56,7 @@ import Testing
             mix(try f.read(p))
         }
         let digest = String(h, radix: 16)
-        #expect(digest == "f66981ab2a3d6a89", "corpus digest is now \(digest)")
+        #expect(digest == expected, "corpus digest is now \(digest)")
     }
 
     @Test func differentSeedGivesDifferentCorpus() throws {
@@ -136,13 +146,13 @@ import Testing
 
     @Test func csvFilesHaveTheExampleShapes() throws {
         let csvFiles = fixture.allFiles().filter { $0.hasPrefix("csv/") }
-        let name = try NSRegularExpression(pattern: "^csv/[0-9]{8}-[0-9]{4}_[A-Z0-9]+_(visits|prospects|sales)\\.csv$")
+        let name = try NSRegularExpression(pattern: "^csv/[0-9]{8}-[0-9]{4}_[A-Z0-9]+_(visits|prospects|sales)(_resend)?\\.csv$")
         var totals = 0, blanks = 0
         for f in csvFiles {
             #expect(name.firstMatch(in: f, range: NSRange(f.startIndex..., in: f)) != nil, "file name \(f)")
             let rows = CorpusFixture.parseCSV(try CorpusFixture.decodeCSV(try fixture.read(f)))
             let header = try #require(rows.first)
-            let expected = f.hasSuffix("_visits.csv") ? 12 : (f.hasSuffix("_prospects.csv") ? 13 : 14)
+            let expected = f.contains("_visits") ? 12 : (f.contains("_prospects") ? 13 : 14)
             #expect(header.count == expected)
             for r in rows { #expect(r.count == expected, "\(f): ragged row") }
             if ["合计", "总计", "Total"].contains(rows.last?.first ?? "") { totals += 1 }
@@ -154,7 +164,7 @@ import Testing
     @Test func jsonReportsHaveTheExampleShape() throws {
         let files = fixture.allFiles().filter { $0.hasSuffix(".json") && $0.hasPrefix("reports/") }
         #expect(!files.isEmpty)
-        let name = try NSRegularExpression(pattern: "^reports/([0-9]{4}-[0-9]{2}-[0-9]{2})/([A-Za-z0-9_-]+)_([0-9]{8})(_corr1)?\\.json$")
+        let name = try NSRegularExpression(pattern: "^reports/([0-9]{4}-[0-9]{2}-[0-9]{2})/([A-Za-z0-9_-]+)_([0-9]{8})(_corr1)?(_resend)?\\.json$")
         for f in files {
             let m = try #require(name.firstMatch(in: f, range: NSRange(f.startIndex..., in: f)), "file name \(f)")
             let dir = String(f[Range(m.range(at: 1), in: f)!]), compact = String(f[Range(m.range(at: 3), in: f)!])
@@ -192,16 +202,23 @@ import Testing
         #expect(text.hasPrefix("[\n {\n  \"files\": [\n   \""))
     }
 
+    /// Sections of a store-day share a step, unless their upload was split (`"kind": "section"` steps then
+    /// bring the later sections, after the step with the visits). Re-sends are left out (duplicates).
     @Test func csvSectionsOfAStoreDayShareAStep() throws {
         let steps = try fixture.manifest()
         // For every CSV file: which (store, date) pairs it holds.
         var stepsOf: [String: Set<Int>] = [:]          // store|date|section -> steps
-        for (i, step) in steps.enumerated() {
+        var sectionStepsOf: [String: Set<Int>] = [:]   // the same, for section steps
+        for (i, step) in steps.enumerated() where step.kind != "resend" {
             for f in step.files where f.hasPrefix("csv/") {
                 let section = f.hasSuffix("_visits.csv") ? "visits" : (f.hasSuffix("_prospects.csv") ? "prospects" : "sales")
                 let rows = CorpusFixture.parseCSV(try CorpusFixture.decodeCSV(try fixture.read(f)))
                 for r in rows.dropFirst() where r.count > 2 && !r[0].isEmpty && !["合计", "总计", "Total"].contains(r[0]) {
-                    stepsOf[r[0] + "|" + r[1] + "|" + section, default: []].insert(i)
+                    if step.kind == "section" {
+                        sectionStepsOf[r[0] + "|" + r[1] + "|" + section, default: []].insert(i)
+                    } else {
+                        stepsOf[r[0] + "|" + r[1] + "|" + section, default: []].insert(i)
+                    }
                 }
             }
         }
@@ -211,10 +228,25 @@ import Testing
             let visitSteps = stepsOf[parts[0] + "|" + parts[1] + "|visits"] ?? []
             #expect(s.isSubset(of: visitSteps), "\(key) is in steps \(s) without its visits (\(visitSteps))")
         }
-        // A CSV file name carries its step's receipt time.
+        for (key, s) in sectionStepsOf {
+            let parts = key.split(separator: "|")
+            let visitSteps = stepsOf[parts[0] + "|" + parts[1] + "|visits"] ?? []
+            // After the first visits of the store-day, before any correction of it (the only other delivery).
+            #expect(!key.hasSuffix("|visits"), "\(key) in a section step")
+            #expect(visitSteps.contains { $0 < s.min()! }, "\(key) in section steps \(s) (visits: \(visitSteps))")
+            #expect((stepsOf[key] ?? []).allSatisfy { $0 > s.max()! }, "\(key) in section steps \(s) and in \(stepsOf[key] ?? [])")
+        }
+        // A CSV file name carries its upload's receipt time: its step's, or an earlier one for a later
+        // section or a re-send.
         for step in steps {
             let stamp = step.receivedAt.prefix(16).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "T", with: "-").replacingOccurrences(of: ":", with: "")
-            for f in step.files where f.hasPrefix("csv/") { #expect(f.hasPrefix("csv/" + stamp + "_"), "\(f) in step \(step.receivedAt)") }
+            for f in step.files where f.hasPrefix("csv/") {
+                if step.kind == nil {
+                    #expect(f.hasPrefix("csv/" + stamp + "_"), "\(f) in step \(step.receivedAt)")
+                } else {
+                    #expect(String(f.dropFirst(4).prefix(13)) < stamp, "\(f) in step \(step.receivedAt)")
+                }
+            }
         }
     }
 }
