@@ -128,19 +128,22 @@ struct HTTPReportTests {
     }
 
     @Test func bodyWithoutADeclaredLengthIsReadWithTheLimit() async throws {
-        let directory = FileManager.default.temporaryDirectory
-        let file = try UploadFile(directory: directory, extension: "csv")
-        defer { file.remove() }
-        let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
-        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let chunks = (0..<10).map { _ in ByteBuffer(repeating: UInt8(ascii: "x"), count: 300) }
         let stream = AsyncStream<ByteBuffer> { c in
             for chunk in chunks { c.yield(chunk) }
             c.finish()
         }
-        await #expect(throws: APIError.self) { try await file.receive(RequestBody(asyncSequence: stream), limit: 1_000) }
-        try await file.receive(RequestBody(buffer: ByteBuffer(string: "abc")), limit: 1_000)
-        #expect(try String(contentsOfFile: file.path, encoding: .utf8) == "abc")
+        await #expect(throws: APIError.self) {
+            try await ReceivedUpload.single(RequestBody(asyncSequence: stream), name: "x.csv", limit: 1_000)
+        }
+        let received = try await ReceivedUpload.single(RequestBody(buffer: ByteBuffer(string: "abc")), name: "x.csv", limit: 1_000)
+        defer { received.remove() }
+        let path = received.files[0].path
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let dirAttributes = try FileManager.default.attributesOfItem(atPath: received.directory)
+        #expect((dirAttributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "abc")
     }
 
     @Test func unsupportedContentTypeIs415() async throws {

@@ -143,7 +143,11 @@ struct CancellationTests {
 
         // The holder still holds its lock, yet nobody waits for it and the victim's backend is idle (rolled
         // back, out of the lock queue) without the holder having released anything.
-        let stillWaiting = try await observer.query("SELECT count(*) FROM pg_locks WHERE NOT granted")[0].decode(Int.self, column: 0)
+        // (pg_locks is cluster-wide and other tests run in parallel: only this test's database counts.)
+        let stillWaiting = try await observer.query("""
+            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+            WHERE NOT l.granted AND a.datname = current_database()
+            """)[0].decode(Int.self, column: 0)
         #expect(stillWaiting == 0)
         let activity = try await observer.query("""
             SELECT state, wait_event_type IS DISTINCT FROM 'Lock' FROM pg_stat_activity WHERE pid = \(victimPID)

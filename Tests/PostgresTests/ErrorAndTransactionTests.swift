@@ -104,6 +104,7 @@ struct ErrorAndTransactionTests {
             return
         }
         #expect(pg.sqlState == .queryCanceled)
+        #expect(pg.kind == .cancelled)
         #expect(try await conn.query("SELECT 42")[0].decode(Int.self, column: 0) == 42)
         await conn.close()
     }

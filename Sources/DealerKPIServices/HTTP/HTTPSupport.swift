@@ -41,16 +41,32 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
                         headers: headers, extra: ["max_body_bytes": limit])
     }
 
-    static let unavailable = APIError(status: .serviceUnavailable, message: "the database is unavailable; try again later")
-    static let timedOut = APIError(status: .serviceUnavailable, message: "the request took longer than the server's request timeout")
+    /// Seconds a client should wait before retrying after a 503.
+    static let retryAfterSeconds = 5
+
+    /// 503 with `Retry-After`.
+    static func serviceUnavailable(_ message: String) -> APIError {
+        var headers = HTTPFields()
+        headers[.retryAfter] = String(retryAfterSeconds)
+        return APIError(status: .serviceUnavailable, message: message, headers: headers)
+    }
+
+    static let unavailable = serviceUnavailable("the database is unavailable; nothing was stored. Try again later (a retry of an upload that was stored after all is answered as a duplicate)")
+    static let timedOut = serviceUnavailable("the request took longer than the server's request timeout; nothing was stored (its transaction rolled back), or, if it was committed just before, a retry is answered as a duplicate. Retry the same request later")
+    static let databaseTimedOut = serviceUnavailable("the database did not finish the request within its time limit (statement or lock timeout); nothing was stored. Retry later")
     static let internalError = APIError(status: .internalServerError, message: "internal error (see the server log)")
 
-    /// How an unexpected error thrown by a handler is answered: database outages are 503, the rest 500.
+    /// How an unexpected error thrown by a handler is answered: a database time limit, a cancelled query, an
+    /// outage or a closed pool is 503 with `Retry-After`; anything else 500.
     static func answering(_ error: any Error) -> APIError {
-        if let pg = error as? PostgresError,
-           pg.isConnectionProblem || pg.kind == .timeout || pg.kind == .poolClosed || pg.kind == .connectionFailed {
-            return unavailable
+        if let pg = error as? PostgresError {
+            if pg.kind == .timeout { return databaseTimedOut }
+            if pg.isConnectionProblem || pg.kind == .cancelled || pg.kind == .poolClosed || pg.kind == .connectionFailed
+                || pg.kind == .connectionLost {
+                return unavailable
+            }
         }
+        if error is CancellationError { return unavailable }
         return internalError
     }
 }
@@ -112,5 +128,11 @@ enum MediaType {
         let essence = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let trimmed = essence.trimmingCharacters(in: .whitespaces).lowercased()
         return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// A parameter of `Content-Type` (`multipart/form-data; boundary="abc"` → `abc` for `boundary`).
+    static func parameter(_ request: Request, _ name: String) -> String? {
+        guard let value = request.headers[.contentType] else { return nil }
+        return HeaderParameters.parse(value)[name.lowercased()]
     }
 }

@@ -1,21 +1,27 @@
 import DailyReport
 public import Foundation
 public import Logging
-import Postgres
+public import Postgres
 public import Warehouse
 
 /// The spool-directory inbox.
 ///
 /// Writers write `NAME.tmp` (or any name starting with `.`) and rename it when complete; only complete
-/// files are picked up. Each file is processed in arrival order (its modification time) and exactly once:
+/// entries are picked up. An entry is one upload (contract 1.1: one receipt time, one transaction, all or
+/// nothing): a report file; a directory renamed in as a whole (its regular files, sorted by name, not
+/// recursive, hidden files ignored; `processed` and `rejected` are the inbox's own); or a `.zip` file
+/// (extracted into a private temporary directory: no absolute or `..` paths, no symbolic links, at most 1,000
+/// entries and 1 GiB unpacked; see `InboxUpload`). Each entry is processed in arrival order (its modification
+/// time) and exactly once:
 ///
 /// 1. **Claim**: rename `INBOX/NAME` to `INBOX/.work/<claim-uuid>__NAME` (atomic; another daemon sharing
 ///    the directory cannot claim it too). The receipt time is the file's modification time, which the
 ///    rename keeps, so a retry after a crash uses the same receipt time.
-/// 2. **Ingest** in one transaction that also inserts `ops.inbox_receipt(claim_id)`. A rejection is
-///    recorded with its errors right after (it changed nothing else).
+/// 2. **Ingest** all its files in one transaction that also inserts `ops.inbox_receipt(claim_id)` (one receipt
+///    per entry). A rejection is recorded with its errors right after (it changed nothing else). A re-sent
+///    identical report is a duplicate: accepted, nothing changes (logged, `core.report_duplicate`).
 /// 3. **File away**: to `processed/YYYY-MM-DD/NAME` (receipt day, business time) or `rejected/NAME` with
-///    `NAME.errors.json` beside it.
+///    `NAME.errors.json` beside it; a directory or zip moves as a whole.
 ///
 /// After a crash at any point, claimed files in `.work/` are finished: a claim with a receipt is only
 /// filed away (never ingested twice); one without is ingested again (its earlier attempt rolled back).
@@ -26,14 +32,21 @@ public struct InboxProcessor: Sendable {
     public let directory: URL
     public let ingestor: ReportIngestor
     public let instance: String
+    /// Time limits of one upload's transaction (`timeouts.inbox` of the configuration).
+    public let timeouts: PostgresTimeouts?
     private let logger: Logger
 
-    public init(directory: URL, ingestor: ReportIngestor, instance: String, logger: Logger = Logger(label: "dealer-kpi.inbox")) {
+    public init(directory: URL, ingestor: ReportIngestor, instance: String, timeouts: PostgresTimeouts? = nil,
+                logger: Logger = Logger(label: "dealer-kpi.inbox")) {
         self.directory = directory
         self.ingestor = ingestor
         self.instance = instance
+        self.timeouts = timeouts
         self.logger = logger
     }
+
+    /// Names in the inbox that are its own directories, never uploads.
+    static let reservedNames: Set<String> = ["processed", "rejected"]
 
     var workDirectory: URL { directory.appending(path: ".work") }
     var processedDirectory: URL { directory.appending(path: "processed") }
@@ -42,6 +55,8 @@ public struct InboxProcessor: Sendable {
     /// What one pass did.
     public struct Pass: Sendable {
         public var accepted: [String] = []
+        /// Accepted uploads whose every store-day was a duplicate (also in `accepted`).
+        public var duplicates: [String] = []
         public var rejected: [String] = []
         public var filedAwayAfterRecovery = 0
     }
@@ -79,17 +94,21 @@ public struct InboxProcessor: Sendable {
         var receivedAt: Date
     }
 
-    /// Complete files in the inbox, in arrival order.
+    /// Complete entries in the inbox (files, directories), in arrival order.
     func completeFiles() throws -> [(url: URL, modified: Date)] {
         let fm = FileManager.default
-        let entries = try fm.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.isRegularFileKey, .contentModificationDateKey])
+        let entries = try fm.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.contentModificationDateKey])
         var out: [(URL, Date)] = []
         for url in entries {
             let name = url.lastPathComponent
-            if name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part") { continue }
-            let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .contentModificationDateKey])
-            guard values?.isRegularFile == true else { continue }
-            out.append((url, values?.contentModificationDate ?? Date()))
+            if InboxUpload.isIgnored(name) || Self.reservedNames.contains(name) { continue }
+            var st = stat()
+            // Not following symbolic links: a link is never an upload.
+            guard lstat(url.path, &st) == 0 else { continue }
+            let kind = st.st_mode & S_IFMT
+            guard kind == S_IFREG || kind == S_IFDIR else { continue }
+            let modified = Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec) + TimeInterval(st.st_mtim.tv_nsec) / 1e9)
+            out.append((url, modified))
         }
         return out.sorted { ($0.1, $0.0.lastPathComponent) < ($1.1, $1.0.lastPathComponent) }
     }
@@ -138,30 +157,64 @@ public struct InboxProcessor: Sendable {
         let claimID = claimed.claimID
         let name = claimed.name
         let instance = self.instance
-        let result = try await ingestor.ingest(path: claimed.url.path, displayName: name, receivedAt: claimed.receivedAt) { conn, _ in
-            _ = try conn.runQuery("""
-                INSERT INTO ops.inbox_receipt (claim_id, file_name, received_at, outcome, instance)
-                VALUES (\(claimID), \(name), \(claimed.receivedAt), 'accepted', \(instance))
-                """)
-        }
-        if let rejection = result.rejection {
-            let errors = InboxErrorFile.json(rejection)
-            _ = try await pool.withConnection { conn in
-                try await conn.execute("""
-                    INSERT INTO ops.inbox_receipt (claim_id, file_name, received_at, outcome, errors, instance)
-                    VALUES (\(claimID), \(name), \(claimed.receivedAt), 'rejected', \(errors)::jsonb, \(instance))
-                    ON CONFLICT (claim_id) DO NOTHING
+        let started = ContinuousClock.now
+        let result: UploadResult
+        switch InboxUpload.prepare(path: claimed.url.path, name: name) {
+        case .rejected(let rejection):
+            // Not readable as an upload (an empty directory, an unsafe or damaged zip): nothing was ingested.
+            IngestMetrics.recordFile(source: "inbox", accepted: false, duration: ContinuousClock.now - started, rows: 0,
+                                     rejectedRules: rejection.rules.map(\.rawValue))
+            try await recordRejection(claimed, errors: InboxErrorFile.json(rejection))
+            pass.rejected.append(name)
+            return
+        case .files(let files, let cleanup):
+            defer { if let cleanup { try? FileManager.default.removeItem(atPath: cleanup) } }
+            result = try await ingestor.ingest(upload: files, receivedAt: claimed.receivedAt, timeouts: timeouts) { conn, _ in
+                _ = try conn.runQuery("""
+                    INSERT INTO ops.inbox_receipt (claim_id, file_name, received_at, outcome, instance)
+                    VALUES (\(claimID), \(name), \(claimed.receivedAt), 'accepted', \(instance))
                     """)
             }
-            try fileAway(claimed, outcome: "rejected", errors: errors)
+        }
+        let duration = ContinuousClock.now - started
+        for file in result.files {
+            IngestMetrics.recordFile(source: "inbox", accepted: file.isAccepted, duration: duration,
+                                     rows: file.visitRows + file.prospectRows + file.saleRows,
+                                     rejectedRules: file.rejection.map { $0.rules.map(\.rawValue) } ?? [])
+        }
+        if !result.isAccepted {
+            try await recordRejection(claimed, errors: InboxErrorFile.json(result, name: name))
             pass.rejected.append(name)
         } else {
+            let duplicates = result.storeDays.filter(\.duplicate)
+            IngestMetrics.recordDuplicates(source: "inbox", storeDays: duplicates.count)
+            if !duplicates.isEmpty {
+                logger.info(result.files.allSatisfy(\.isDuplicate) ? "inbox upload was a duplicate; nothing changed" : "inbox upload carried duplicate store-days",
+                            metadata: ["file": "\(name)",
+                                       "duplicate_store_days": "\(duplicates.map { "\($0.store) \($0.businessDate) v\($0.version)" })"])
+            }
             try fileAway(claimed, outcome: "accepted", errors: nil)
             pass.accepted.append(name)
+            if result.files.allSatisfy(\.isDuplicate) { pass.duplicates.append(name) }
         }
     }
 
     private var pool: PostgresConnectionPool { ingestor.pool }
+
+    /// Records a rejected upload's receipt with its errors (it changed nothing else) and files it away.
+    private func recordRejection(_ claimed: Claimed, errors: String) async throws {
+        let claimID = claimed.claimID
+        let name = claimed.name
+        let instance = self.instance
+        _ = try await pool.withConnection { conn in
+            try await conn.execute("""
+                INSERT INTO ops.inbox_receipt (claim_id, file_name, received_at, outcome, errors, instance)
+                VALUES (\(claimID), \(name), \(claimed.receivedAt), 'rejected', \(errors)::jsonb, \(instance))
+                ON CONFLICT (claim_id) DO NOTHING
+                """)
+        }
+        try fileAway(claimed, outcome: "rejected", errors: errors)
+    }
 
     private func receipt(_ id: UUID) async throws -> (outcome: String, errors: String?)? {
         let rows = try await pool.query("SELECT outcome, errors::text FROM ops.inbox_receipt WHERE claim_id = \(id)")
@@ -193,8 +246,29 @@ public struct InboxProcessor: Sendable {
     }
 }
 
-/// `NAME.errors.json`: the machine-readable error list of a rejected file.
+/// `NAME.errors.json`: the machine-readable error list of a rejected file or upload.
 enum InboxErrorFile {
+    /// One file: its errors; several (a directory or zip): every file's errors, and per file.
+    static func json(_ upload: UploadResult, name: String) -> String {
+        let rejections = upload.files.compactMap(\.rejection)
+        if upload.files.count == 1, let only = rejections.first, only.file == name { return json(only) }
+        let object: [String: Any] = [
+            "file": name,
+            "errors": rejections.flatMap { $0.issues.map(WarehouseCommands.issueObject) },
+            "errors_truncated": rejections.contains(where: \.isTruncated),
+            "files": upload.files.map { file -> [String: Any] in
+                ["file": file.file, "errors": file.rejection?.issues.map(WarehouseCommands.issueObject) ?? [],
+                 "errors_truncated": file.rejection?.isTruncated ?? false]
+            },
+        ]
+        return text(object)
+    }
+
+    static func text(_ object: [String: Any]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func json(_ rejection: FileRejected) -> String {
         let object: [String: Any] = [
             "file": rejection.file,

@@ -16,6 +16,13 @@ enum IngestMetrics {
         Metrics.Timer(label: "dealer_kpi_ingest_duration_seconds", dimensions: [("source", source)], preferredDisplayUnit: .seconds)
             .recordNanoseconds(duration.nanoseconds)
     }
+
+    /// Store-days of accepted uploads that were duplicates (a re-sent report: nothing changed), by source:
+    /// `dealer_kpi_ingest_duplicates_total{source}`.
+    static func recordDuplicates(source: String, storeDays: Int) {
+        guard storeDays > 0 else { return }
+        Counter(label: "dealer_kpi_ingest_duplicates_total", dimensions: [("source", source)]).increment(by: storeDays)
+    }
 }
 
 enum JobMetrics {
