@@ -101,7 +101,7 @@ struct InboxTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: restarted.workDirectory.path).isEmpty)
     }
 
-    @Test func resentIdenticalFileIsACorrectionNotADuplicateClaim() async throws {
+    @Test func resentIdenticalFileIsADuplicate() async throws {
         let f = try await ServicesFixture.make()
         defer { Task { await f.close() } }
         let inbox = try makeInbox(f)
@@ -112,7 +112,12 @@ struct InboxTests {
         _ = try f.drop(file, receivedAt: step.receivedAt.addingTimeInterval(3600), into: inbox.directory)
         let pass = try await inbox.runPass()
         #expect(pass.accepted.count == 1)
-        #expect(try await f.count("SELECT max(current_version) FROM core.store_day_report") == 2)
+        #expect(pass.duplicates.count == 1)
+        // Contract 1.1: a re-send is a duplicate, not a correction.
+        #expect(try await f.count("SELECT max(current_version) FROM core.store_day_report") == 1)
+        let days = try await f.count("SELECT count(*) FROM core.store_day_report")
+        #expect(try await f.count("SELECT count(*) FROM core.report_duplicate") == days)
+        #expect(try await f.count("SELECT count(*) FROM core.report_duplicate") >= 1)
         // Both copies are kept in processed/ under distinct names.
         let processed = try FileManager.default.subpathsOfDirectory(atPath: inbox.processedDirectory.path).filter { $0.hasSuffix(".json") || $0.hasSuffix(".csv") }
         #expect(processed.count == 2)
