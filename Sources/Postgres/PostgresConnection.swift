@@ -413,9 +413,9 @@ public actor PostgresConnection {
     /// server (`.cancelled`), later statements are refused, the COMMIT is refused, and the transaction rolls
     /// back; the ROLLBACK itself is sent although the task is cancelled.
     ///
-    /// `timeouts` are set with `SET LOCAL` in the same round trip as `BEGIN` (or `SAVEPOINT`), so they end
-    /// with the transaction. (In a nested call they last until the outer transaction ends, unless the
-    /// savepoint is rolled back: that is how `SET LOCAL` works.)
+    /// `timeouts` are set with `SET LOCAL` in the same round trip as `BEGIN`, so they end with the
+    /// transaction. (In a nested call they are set right after the `SAVEPOINT` and last until the outer
+    /// transaction ends, unless the savepoint is rolled back: that is how `SET LOCAL` works.)
     public func withTransaction<T: Sendable>(
         timeouts: PostgresTimeouts? = nil,
         _ body: @Sendable (isolated PostgresConnection) async throws -> T

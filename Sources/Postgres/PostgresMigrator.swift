@@ -86,7 +86,11 @@ public struct PostgresMigrator: Sendable {
             try await connection.execute("SELECT pg_advisory_unlock(\(lockKey))")
             return result
         } catch {
-            if await connection.isOpen { _ = try? await connection.execute("SELECT pg_advisory_unlock(\(lockKey))") }
+            // Also when the task was cancelled: a session lock left behind would block the next migrator for
+            // as long as this (possibly pooled) connection lives.
+            if await connection.isOpen {
+                _ = try? await withoutCancellation { try await connection.execute("SELECT pg_advisory_unlock(\(lockKey))") }
+            }
             throw error
         }
     }

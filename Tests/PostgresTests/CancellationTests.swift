@@ -267,6 +267,29 @@ struct CancellationTests {
         await holder.close()
     }
 
+    // (d) In a nested transaction the limits follow SET LOCAL: gone when the savepoint is rolled back.
+    @Test func nestedTransactionTimeoutsEndWithTheirSavepoint() async throws {
+        let db = try await TestPostgres.freshDatabase()
+        let conn = try await PostgresConnection.connect(db.configuration)
+        try await conn.executeScript("CREATE TABLE t (x int)")
+        let afterInner = try await conn.withTransaction { conn in
+            _ = try conn.runQuery("INSERT INTO t VALUES (1)")
+            let inner = await #expect(throws: PostgresError.self) {
+                try await conn.withTransaction(timeouts: .init(statement: .milliseconds(200))) { conn in
+                    _ = try conn.runQuery("INSERT INTO t VALUES (2)")
+                    _ = try conn.runQuery("SELECT pg_sleep(5)")
+                }
+            }
+            #expect(inner?.kind == .timeout)
+            _ = try conn.runQuery("INSERT INTO t VALUES (3)")
+            return try conn.runQuery("SHOW statement_timeout")[0].decode(String.self, column: 0)
+        }
+        #expect(afterInner == "0")
+        let values = try await conn.query("SELECT x FROM t ORDER BY x").map { try $0.decode(Int.self, column: 0) }
+        #expect(values == [1, 3])
+        await conn.close()
+    }
+
     // (d) idle_in_transaction_session_timeout ends the session: a clear .timeout, and the pool replaces it.
     @Test func idleInTransactionTimeoutIsATimeout() async throws {
         let db = try await TestPostgres.freshDatabase()
