@@ -35,7 +35,11 @@ public struct CanonicalRecordWriter: Sendable {
     mutating func int(_ value: Int) { text(String(value)) }
     mutating func date(_ value: CalendarDate?) { text(value?.description) }
     /// Money: `186000`, `186000.0` and `186000.00` are one amount.
-    mutating func decimal(_ value: Decimal?) { text(value.map { NSDecimalNumber(decimal: $0).stringValue }) }
+    mutating func decimal(_ value: Decimal?) {
+        guard var value else { return null() }
+        NSDecimalCompact(&value)  // 186000.00 (mantissa 18600000, exponent -2) → 186000
+        text(value.description)
+    }
 }
 
 extension Visit {

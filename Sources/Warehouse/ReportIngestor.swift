@@ -63,6 +63,11 @@ public struct UploadResult: Sendable {
     /// The receipt time every file of the upload shares; nil when the upload was rejected.
     public var receivedAt: Date?
 
+    public init(files: [IngestResult], receivedAt: Date?) {
+        self.files = files
+        self.receivedAt = receivedAt
+    }
+
     public var isAccepted: Bool { files.allSatisfy(\.isAccepted) }
     /// Every store-day the upload touched, with its version or duplicate flag, once each (sorted).
     public var storeDays: [IngestResult.StoreDayVersion] {

@@ -7,22 +7,29 @@ import Warehouse
 
 @Suite("Ingest: versions, corrections and timeliness")
 struct IngestVersionTests {
-    @Test func sameFileTwiceKeepsTheFactsAndIsACorrectionWhenReceivedLater() async throws {
+    @Test func sameFileReceivedLaterIsADuplicate_aChangedOneACorrection() async throws {
         try await TestWarehouse.with { wh in
             let report = flagReport(store: "S1", salesperson: "S1-01", vin: "LFV2A21K8G3000001")
             let first = try await wh.accept(report, name: "S1_20260302.json", receivedAt: "2026-03-02T21:30:00+08:00")
             #expect(first.storeDays.map(\.version) == [1])
             let facts = try await factProjection(wh, store: "S1")
 
+            // Contract 1.1: the same content again is a duplicate, never a correction.
             let again = try await wh.accept(report, name: "S1_20260302.json", receivedAt: "2026-03-03T09:00:00+08:00")
-            #expect(again.storeDays.map(\.version) == [2])
+            #expect(again.storeDays.map(\.version) == [1] && again.isDuplicate)
             #expect(try await factProjection(wh, store: "S1") == facts)
+            #expect(try await wh.count("core.report_submission") == 1)
+
+            // One visit changed: a correction, version 2, its whole report applied.
+            var changed = report
+            changed.visits![3].purpose = "after_sales"
+            let corrected = try await wh.accept(changed, name: "S1_20260302_corr1.json", receivedAt: "2026-03-03T09:00:00+08:00")
+            #expect(corrected.storeDays.map(\.version) == [2] && !corrected.isDuplicate)
             #expect(try await wh.count("core.visit") == 10)
             #expect(try await wh.count("core.prospect_card") == 5)
             #expect(try await wh.count("core.sales_order") == 2)
             #expect(try await wh.strings("SELECT version || ' ' || received_at || ' ' || on_time FROM core.report_submission ORDER BY submission_id")
                     == ["1 2026-03-02 13:30:00+00 true", "2 2026-03-03 01:00:00+00 true"])
-            #expect(try await wh.int("SELECT count(DISTINCT source_checksum) FROM core.report_submission") == 1)
             #expect(try await wh.string("""
                 SELECT current_version || ' ' || first_received_at || ' ' || current_received_at || ' ' || on_time
                 FROM core.store_day_report
@@ -32,23 +39,22 @@ struct IngestVersionTests {
                 SELECT count(*) FROM core.prospect_card c JOIN core.report_submission s USING (submission_id) WHERE s.version = 2
                 """) == 5)
 
-            // Received a third time at the same moment as version 2: it joins version 2.
-            let third = try await wh.accept(report, name: "S1_20260302.json", receivedAt: "2026-03-03T09:00:00+08:00")
-            #expect(third.storeDays.map(\.version) == [2])
-            #expect(try await wh.strings("SELECT version::text FROM core.report_submission ORDER BY submission_id") == ["1", "2", "2"])
+            // The correction re-sent: a duplicate of version 2.
+            let third = try await wh.accept(changed, name: "S1_20260302_corr1.json", receivedAt: "2026-03-03T09:30:00+08:00")
+            #expect(third.storeDays.map(\.version) == [2] && third.isDuplicate)
+            #expect(try await wh.strings("SELECT version::text FROM core.report_submission ORDER BY submission_id") == ["1", "2"])
             #expect(try await wh.string("SELECT current_version::text FROM core.store_day_report") == "2")
-            #expect(try await factProjection(wh, store: "S1") == facts)
         }
     }
 
-    @Test func sameFileTwiceWithTheSameReceiptTimeJoinsVersionOne() async throws {
+    @Test func sameFileTwiceWithTheSameReceiptTimeIsADuplicateOfVersionOne() async throws {
         try await TestWarehouse.with { wh in
             let report = flagReport(store: "S1", salesperson: "S1-01", vin: "LFV2A21K8G3000001")
             try await wh.accept(report, receivedAt: "2026-03-02T21:30:00+08:00")
             let facts = try await factProjection(wh, store: "S1")
             let again = try await wh.accept(report, receivedAt: "2026-03-02T21:30:00+08:00")
-            #expect(again.storeDays.map(\.version) == [1])
-            #expect(try await wh.strings("SELECT version::text FROM core.report_submission ORDER BY submission_id") == ["1", "1"])
+            #expect(again.storeDays.map(\.version) == [1] && again.isDuplicate)
+            #expect(try await wh.strings("SELECT version::text FROM core.report_submission ORDER BY submission_id") == ["1"])
             #expect(try await wh.string("SELECT current_version::text FROM core.store_day_report") == "1")
             #expect(try await factProjection(wh, store: "S1") == facts)
         }
