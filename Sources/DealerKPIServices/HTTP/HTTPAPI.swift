@@ -12,12 +12,12 @@ import ServiceLifecycle
 /// | `GET /healthz` | none | 200 `ok` while the process serves |
 /// | `GET /readyz` | none | 200 `ready`; 503 with the reason (database down, schema not current); cached ~1 s |
 /// | `GET /metrics` | none | 200 Prometheus text |
-/// | `POST /v1/reports` | store token | 201/200, 401, 403, 413, 415, 422 (see `ReportUpload`) |
+/// | `POST /v1/reports` | store token | 201/200 (duplicates: 200), 400, 401, 403, 413, 415, 422, 503 (see `ReportUpload`); JSON, CSV or multipart (one upload) |
 /// | `GET /v1/kpis` | operator token | 200, 400, 401, 403 (see `KPIQuery`) |
 /// | `POST /v1/jobs/{name}/runs` | operator token | 202, 400, 401, 403, 404, 413 (see `JobRuns`) |
 ///
 /// Every route: a declared body over `max_body_bytes` is 413 before it is read, bodies are read with that limit,
-/// and a request must finish within `request_timeout` (else 503). A database outage is 503, anything
+/// and a request must finish within `request_timeout` (else 503 with `Retry-After`). A database outage or time limit is 503, anything
 /// unexpected 500; error bodies are `{"error": "..."}`. Unknown routes are 404.
 ///
 /// Tokens: `Authorization: Bearer TOKEN`, a token from `ops.api_token` (`dealer-kpi tokens issue`), or for the

@@ -51,7 +51,7 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         return APIError(status: .serviceUnavailable, message: message, headers: headers)
     }
 
-    static let unavailable = serviceUnavailable("the database is unavailable; nothing was stored. Try again later (a retry of an upload that was stored after all is answered as a duplicate)")
+    static let unavailable = serviceUnavailable("the database is unavailable; try again later")
     static let timedOut = serviceUnavailable("the request took longer than the server's request timeout; nothing was stored (its transaction rolled back), or, if it was committed just before, a retry is answered as a duplicate. Retry the same request later")
     static let databaseTimedOut = serviceUnavailable("the database did not finish the request within its time limit (statement or lock timeout); nothing was stored. Retry later")
     static let internalError = APIError(status: .internalServerError, message: "internal error (see the server log)")

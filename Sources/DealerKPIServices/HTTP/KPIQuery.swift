@@ -68,7 +68,11 @@ struct KPIQuery: Sendable {
         if let kpi { query.append(" AND kpi_code = \(kpi)") }
         query.append(" ORDER BY kpi_code, rank NULLS LAST, region_code NULLS FIRST, store_code NULLS FIRST, salesperson_code NULLS FIRST")
 
-        let rows = try await api.pool.query(query)
+        // Under the BI read limits (`timeouts.bi_read`): a statement over them is 503 with Retry-After.
+        let finalQuery = query
+        let rows = try await api.pool.withTransaction(timeouts: api.configuration.timeouts.biRead) { conn in
+            try conn.runQuery(finalQuery)
+        }
         var out: [[String: Any]] = []
         out.reserveCapacity(rows.count)
         let textColumns = ["level", "grain", "period_start", "period_end", "region_code", "store_code", "salesperson_code",
