@@ -60,4 +60,24 @@ static inline int dkpi_cancel_uses_cancel_conn(void) {
 #endif
 }
 
+/*
+ * Names the calling OS thread (pg-conn-N, pg-cancel), for debuggers, `top -H` and the tests. Foundation's
+ * Thread.name does not do it reliably on Linux: a name set before start() never reaches the OS thread (it
+ * keeps its creator's name), and one set from inside the new thread is sometimes lost because the Thread
+ * object is not yet bound to its pthread. (Not libpq, but this is the Postgres module's only C shim.)
+ */
+#include <pthread.h>
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+extern int pthread_setname_np(pthread_t thread, const char *name);
+#endif
+static inline void dkpi_set_current_thread_name(const char *name) {
+#if defined(__APPLE__)
+    (void)pthread_setname_np(name);
+#elif defined(__linux__)
+    (void)pthread_setname_np(pthread_self(), name); /* at most 15 bytes are kept */
+#else
+    (void)name;
+#endif
+}
+
 #endif

@@ -77,12 +77,14 @@ final class CancelSender: Sendable {
     static let threadName = "pg-cancel"
 
     private let jobs = Mutex<[@Sendable () -> Void]>([])
+    /// The sending thread, for tests.
+    let osThread = Mutex<UInt?>(nil)
     private let wakeup = DispatchSemaphore(value: 0)
 
     private init() {
         let thread = Thread { [self] in
-            // Named from inside: on Linux, a name set before `start()` does not reach the OS thread.
-            Thread.current.name = CancelSender.threadName
+            dkpi_set_current_thread_name(CancelSender.threadName) // see shim.h for why not Thread.name
+            self.osThread.withLock { $0 = currentThreadID() }
             self.run()
         }
         thread.stackSize = 1 << 19
@@ -102,6 +104,15 @@ final class CancelSender: Sendable {
             job?()
         }
     }
+}
+
+/// The calling OS thread, as a number (tests and diagnostics).
+func currentThreadID() -> UInt {
+    #if canImport(Darwin)
+    UInt(bitPattern: pthread_self())
+    #else
+    UInt(pthread_self())
+    #endif
 }
 
 /// The cancel side of one connection: its libpq cancel handle, and the fence that keeps a late cancel from

@@ -1,3 +1,4 @@
+import CLibPQ
 import Dispatch
 import Foundation
 import Synchronization
@@ -23,9 +24,7 @@ final class DedicatedThreadExecutor: SerialExecutor {
 
     init(name: String) {
         let thread = Thread { [self] in
-            // Named from inside: on Linux, a name set before `start()` does not reach the OS thread (it
-            // would carry its creator's name, often a cooperative pool thread's).
-            Thread.current.name = name
+            dkpi_set_current_thread_name(name) // see CLibPQ/shim.h for why not Thread.name
             self.runLoop()
         }
         thread.stackSize = 1 << 20

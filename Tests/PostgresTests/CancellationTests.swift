@@ -361,12 +361,15 @@ struct CancellationTests {
         let db = try await TestPostgres.freshDatabase()
         let first = try await PostgresConnection.connect(db.configuration)
         let second = try await PostgresConnection.connect(db.configuration)
-        let sendThreads = Shared<[String]>([])
+        let sendThreads = Shared<[UInt]>([])
+        let sendThreadNames = Shared<[String]>([])
         let release = DispatchSemaphore(value: 0)
         for conn in [first, second] {
             conn.canceller.beforeSendForTesting.withLock {
                 $0 = {
-                    sendThreads.value.append(Thread.current.name ?? "<unnamed>")
+                    sendThreads.value.append(currentThreadID())
+                    let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+                    sendThreadNames.value.append(comm.trimmingCharacters(in: .whitespacesAndNewlines))
                     _ = release.wait(timeout: .now() + 5)
                 }
             }
@@ -375,6 +378,7 @@ struct CancellationTests {
         let b = Task { try await second.withTransaction { conn in _ = try conn.runQuery("SELECT pg_sleep(30)") } }
         try await Task.sleep(for: .milliseconds(300))
 
+        let cancellingThread = currentThreadID()
         var started = ContinuousClock.now
         a.cancel() // runs the cancellation handler on this thread
         let firstCancelTook = ContinuousClock.now - started
@@ -391,7 +395,12 @@ struct CancellationTests {
         release.signal()
         #expect((await a.result.failure as? PostgresError)?.kind == .cancelled)
         #expect((await b.result.failure as? PostgresError)?.kind == .cancelled)
-        #expect(sendThreads.value == [CancelSender.threadName, CancelSender.threadName])
+        let cancelThread = try #require(CancelSender.shared.osThread.withLock { $0 })
+        #expect(sendThreads.value == [cancelThread, cancelThread], "the cancel requests were not sent by the cancel thread")
+        #expect(!sendThreads.value.contains(cancellingThread))
+        #if os(Linux)
+        #expect(sendThreadNames.value == [CancelSender.threadName, CancelSender.threadName])
+        #endif
         for conn in [first, second] {
             conn.canceller.beforeSendForTesting.withLock { $0 = nil }
             #expect(try await conn.query("SELECT 1")[0].decode(Int.self, column: 0) == 1)
