@@ -181,6 +181,7 @@ struct UploadHTTPTests {
             let date = HTTPTestEnv.reportDate
             try await env.db.execute("BEGIN")
             _ = try await env.db.query("SELECT pg_advisory_xact_lock(hashtextextended('S1/' || \(date)::date::text, 7001))")
+            let started = ContinuousClock.now
             try await env.api.application().test(.router) { client in
                 try await client.execute(uri: "/v1/reports", method: .post, headers: bearer(token, contentType: "application/json"),
                                          body: ByteBuffer(string: reportJSON())) { r in
@@ -189,6 +190,14 @@ struct UploadHTTPTests {
                     #expect((r.json["error"] as? String)?.contains("nothing was stored") == true)
                 }
             }
+            // The answer came while the lock is still held: the cancel reached the server, which no longer has
+            // any session waiting for the lock (before issue 11 the 503 came only once the lock was released).
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(try await env.int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == 0)
+            #expect(try await env.int("""
+                SELECT count(*) FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND (wait_event_type = 'Lock' OR state = 'active')
+                """) == 0)
             try await env.db.execute("ROLLBACK")
             #expect(try await env.int("SELECT count(*) FROM core.ingested_file") == 0)
         }

@@ -39,11 +39,18 @@ struct KPIChangeLogTests {
                 """) == 0)
             #expect(logged == ["prospects S1 2026-03-05 open", "report S1 2026-03-05 2026-03-05"])
 
-            // Re-sending the same state changes no card count.
+            // Re-sending the same report is a duplicate (contract 1.1): nothing at all is logged.
             mark = try await lastChange(wh)
             try await wh.accept(Report(store: "S1", date: "2026-03-05", prospects: [
                 CardRow(card: "K", createdOn: "2026-03-02", status: "lost", closedOn: "2026-03-05", lostReason: "预算不足"),
             ]), name: "again.json", receivedAt: "2026-03-06T08:00:00+08:00")
+            #expect(try await changes(wh, after: mark) == [])
+
+            // A correction that keeps the card's counted state (only the free-text reason changes) changes no
+            // card count: only the report itself is logged.
+            try await wh.accept(Report(store: "S1", date: "2026-03-05", prospects: [
+                CardRow(card: "K", createdOn: "2026-03-02", status: "lost", closedOn: "2026-03-05", lostReason: "预算不足,已购他牌"),
+            ]), name: "corr.json", receivedAt: "2026-03-06T09:00:00+08:00")
             #expect(try await changes(wh, after: mark) == ["report S1 2026-03-05 2026-03-05"])
         }
     }
