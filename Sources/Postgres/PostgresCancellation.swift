@@ -149,6 +149,9 @@ final class QueryCanceller: Sendable {
     private let logger: Logger
     /// Tests only: runs on the cancel thread, under the lock, just before a cancel is sent.
     let beforeSendForTesting = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Tests only: runs on the cancel thread before the request is looked at (a request served late, as
+    /// when the cancel thread is busy with another server).
+    let beforeServeForTesting = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(logger: Logger) { self.logger = logger }
 
@@ -221,6 +224,7 @@ final class QueryCanceller: Sendable {
 
     /// Cancel thread.
     private func send(_ generation: UInt64) {
+        if let hook = beforeServeForTesting.withLock({ $0 }) { hook() }
         state.withLock { s in
             guard s.generation == generation, s.inFlight, s.cancellable, s.cancelSentFor != generation,
                   let handle = s.handle else { return }

@@ -26,7 +26,9 @@ struct CancellationTests {
     @Test func cancellingATransactionCancelsItsStatementAndRollsBack() async throws {
         let db = try await TestPostgres.freshDatabase()
         let conn = try await PostgresConnection.connect(db.configuration)
+        let observer = try await PostgresConnection.connect(db.configuration)
         try await conn.executeScript("CREATE TABLE t (x int)")
+        let pid = try await conn.query("SELECT pg_backend_pid()")[0].decode(Int.self, column: 0)
 
         let task = Task {
             try await conn.withTransaction { conn in
@@ -34,7 +36,10 @@ struct CancellationTests {
                 _ = try conn.runQuery("SELECT pg_sleep(30)")
             }
         }
-        let (result, took) = try await cancel(task, after: .milliseconds(200))
+        // Cancel once the sleep is running on the server (at least 200 ms in), not before it was sent.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await waitUntilRunning(observer, pid: pid, "pg_sleep"))
+        let (result, took) = try await cancel(task, after: .zero)
         #expect(took < .seconds(2), "the transaction took \(took) to end after the cancel")
         guard case .failure(let error) = result, let pg = error as? PostgresError else {
             Issue.record("expected a PostgresError, got \(result)")
@@ -46,6 +51,20 @@ struct CancellationTests {
         #expect(try await count(conn, "t") == 0)
         #expect(try await conn.query("SELECT 42")[0].decode(Int.self, column: 0) == 42)
         await conn.close()
+        await observer.close()
+    }
+
+    /// Waits (up to 10 s) until backend `pid` is running a statement whose text contains `fragment`.
+    func waitUntilRunning(_ observer: PostgresConnection, pid: Int, _ fragment: String) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let n = try await observer.query("""
+                SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid) AND state = 'active' AND strpos(query, \(fragment)) > 0
+                """)[0].decode(Int.self, column: 0)
+            if n > 0 { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
     }
 
     // (a), through the pool: the same connection is reused, clean.
@@ -169,16 +188,23 @@ struct CancellationTests {
     @Test func aLateCancelNeverHitsTheNextStatement() async throws {
         let db = try await TestPostgres.freshDatabase()
         let conn = try await PostgresConnection.connect(db.configuration)
-        // Half the iterations stretch the send of each cancel (on the cancel thread, after the check that the
-        // statement is still in flight): without the fence, such a cancel lands on the next statement.
+        // A third of the iterations stretch the send of each cancel (on the cancel thread, after the check that
+        // the statement is still in flight): without the fence, such a cancel lands on the next statement.
+        // Another third serve the request late (as when the cancel thread is busy with another server):
+        // without the generation check, it would cancel whatever statement is in flight by then.
         let stretch = Shared(false)
+        let serveLate = Shared(false)
         conn.canceller.beforeSendForTesting.withLock {
             $0 = { if stretch.value { usleep(3_000) } }
         }
+        conn.canceller.beforeServeForTesting.withLock {
+            $0 = { if serveLate.value { usleep(4_000) } }
+        }
         var cancelled = 0
         var completed = 0
-        for i in 0..<200 {
-            stretch.value = i % 2 == 1
+        for i in 0..<210 {
+            stretch.value = i % 3 == 1
+            serveLate.value = i % 3 == 2
             let task = Task { try await conn.query("SELECT pg_sleep(0.002)") }
             let delay = (i * 373) % 4_000 // 0 to 4 ms, spread over the statement's lifetime
             if delay > 0 { try await Task.sleep(for: .microseconds(delay)) }
@@ -196,12 +222,13 @@ struct CancellationTests {
         }
         #expect(cancelled > 0, "no statement was cancelled: the test did not exercise the race")
         conn.canceller.beforeSendForTesting.withLock { $0 = nil }
+        conn.canceller.beforeServeForTesting.withLock { $0 = nil }
         await conn.close()
 
         // The next borrower of a pooled connection.
         let pool = PostgresConnectionPool(configuration: db.configuration, options: .init(maximumConnections: 1))
         var poolCancelled = 0
-        for i in 0..<100 {
+        for i in 0..<90 {
             let task = Task { try await pool.query("SELECT pg_sleep(0.002)") }
             let delay = (i * 571) % 4_000
             if delay > 0 { try await Task.sleep(for: .microseconds(delay)) }
@@ -374,9 +401,13 @@ struct CancellationTests {
                 }
             }
         }
+        let observer = try await PostgresConnection.connect(db.configuration)
+        let firstPID = try await first.query("SELECT pg_backend_pid()")[0].decode(Int.self, column: 0)
+        let secondPID = try await second.query("SELECT pg_backend_pid()")[0].decode(Int.self, column: 0)
         let a = Task { try await first.query("SELECT pg_sleep(30)") }
         let b = Task { try await second.withTransaction { conn in _ = try conn.runQuery("SELECT pg_sleep(30)") } }
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await waitUntilRunning(observer, pid: firstPID, "pg_sleep"))
+        #expect(try await waitUntilRunning(observer, pid: secondPID, "pg_sleep"))
 
         let cancellingThread = currentThreadID()
         var started = ContinuousClock.now
@@ -406,6 +437,7 @@ struct CancellationTests {
             #expect(try await conn.query("SELECT 1")[0].decode(Int.self, column: 0) == 1)
             await conn.close()
         }
+        await observer.close()
     }
 
     @Test func timeoutsRenderAsWholeMilliseconds() throws {
