@@ -125,12 +125,16 @@ func currentThreadID() -> UInt {
 /// (`statementEnds`), takes the same lock: it waits for a cancel being sent to finish before it can start
 /// the next statement, and afterwards any queued request for the old generation is dropped.
 ///
-/// Why that is enough: libpq's cancel returns only once the server has processed the request (the
-/// postmaster has signalled the backend). A backend that receives the signal while it is waiting for or
-/// reading the client's next command discards it (PostgreSQL's `ProcessInterrupts` ignores a query cancel
-/// while `DoingCommandRead`); a backend still running the statement cancels that statement. Because the next
-/// statement is only sent after the send has returned, the signal always lands before the backend reads the
-/// next command, never in the middle of it.
+/// Why that is enough: libpq's cancel returns only once the server has processed the request (it waits
+/// for the server to close the cancel connection, which it does after signalling the backend). A backend
+/// still running the statement, or still finishing it (an error raised before its ReadyForQuery is part of
+/// that statement's results, which we are still draining), cancels that statement. A backend that is idle
+/// discards it: `PostgresMain` runs `CHECK_FOR_INTERRUPTS()` right after reading a command while
+/// `DoingCommandRead` is still set, and `ProcessInterrupts` then just clears the pending cancel ("Query
+/// cancel is supposed to be a no-op when there is no query in progress, so if a query cancel arrived while
+/// we were idle, just reset QueryCancelPending", postgres.c). Because the next statement is only sent after
+/// the send has returned, the backend has the signal before it can read that statement, so the cancel is
+/// dropped at that check and never reaches it.
 final class QueryCanceller: Sendable {
     struct State {
         var handle: CancelHandle?
