@@ -91,6 +91,66 @@ struct CommandLineTests {
         return corpus
     }
 
+    /// 60 stores over a year-long horizon (two days of reports, then one a year later), aggregated: a full
+    /// rebuild recomputes every store-period of the horizon, several seconds of work.
+    static func yearLongHorizon(_ cli: CLI) async throws {
+        let corpus = try await Self.corpus(cli, stores: 60, days: 2, start: CalendarDate(year: 2025, month: 12, day: 1)!)
+        #expect(try await cli.run(["ingest", "--manifest", corpus.appending(path: "manifest.json").path]).status == 0)
+        let firstVisits = try #require(try FileManager.default.contentsOfDirectory(atPath: corpus.appending(path: "csv").path)
+            .sorted().first { $0.hasSuffix("_visits.csv") })
+        let late = try String(contentsOf: corpus.appending(path: "csv/" + firstVisits), encoding: .utf8)
+            .replacingOccurrences(of: "2025-12-01", with: "2026-11-30")
+        try Data(late.utf8).write(to: cli.scratch.appending(path: "late_visits.csv"))
+        #expect(try await cli.run(["ingest", cli.scratch.appending(path: "late_visits.csv").path]).status == 0)
+        let built = try await cli.run(["aggregate"])
+        #expect(built.status == 0, "\(built.stderr)")
+    }
+
+    static func snapshotFingerprint(_ db: PostgresConnection) async throws -> String {
+        try await db.query("SELECT count(*) || ':' || md5(string_agg(s::text, ',' ORDER BY s::text)) FROM kpi.snapshot s")[0]
+            .decode(String.self, column: 0)
+    }
+
+    @Test func sigtermDuringARequestedFullRefreshJobRollsItBackAndTheDaemonExitsZero() async throws {
+        try await Self.withCLI { cli, configuration in
+            try await Self.yearLongHorizon(cli)
+            let observer = try await PostgresConnection.connect(configuration, logger: TestPostgres.logger)
+            defer { Task { await observer.close() } }
+            let before = try await Self.snapshotFingerprint(observer)
+            let port = try TestPostgres.freeTCPPort()
+            let operatorToken = "operator-token-for-the-cli-test-0123456789"
+            let (daemon, _, log) = try cli.start(["serve", "--http", "127.0.0.1:\(port)", "--log-level", "info"],
+                                                 env: ["DEALER_KPI_OPERATOR_TOKEN": operatorToken])
+            defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
+            var ready = false
+            for _ in 0..<200 where !ready {
+                ready = await HTTP.status("http://127.0.0.1:\(port)/readyz") == 200
+                if !ready { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(ready, "the daemon never became ready: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            #expect(await HTTP.status("http://127.0.0.1:\(port)/v1/jobs/refresh/runs", method: "POST", token: operatorToken,
+                                      type: "application/json", body: "{\"full\": true}") == 202)
+            var running = false
+            for _ in 0..<200 where !running {
+                running = try await observer.query("""
+                    SELECT count(*) FROM ops.job_run WHERE job = 'refresh' AND status = 'running' AND arguments->>'full' = 'true'
+                    """)[0].decode(Int.self, column: 0) == 1
+                if !running { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(running, "the requested full refresh never started")
+            try await Task.sleep(for: .seconds(1))
+            let sent = ContinuousClock.now
+            kill(daemon.processIdentifier, SIGTERM)
+            #expect(try await Self.wait(daemon, .seconds(15)), "the daemon did not exit within 15 s of SIGTERM")
+            #expect(ContinuousClock.now - sent < .seconds(15))
+            #expect(daemon.terminationStatus == 0)
+            #expect(try await Self.snapshotFingerprint(observer) == before)
+            #expect(try await observer.query("""
+                SELECT status || ' ' || left(error, 9) FROM ops.job_run WHERE job = 'refresh' AND arguments->>'full' = 'true'
+                """)[0].decode(String.self, column: 0) == "failed cancelled")
+        }
+    }
+
     @Test func versionAndUsageErrors() async throws {
         let scratch = FileManager.default.temporaryDirectory.appending(path: "dkpi-cli-\(getpid())-v")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -176,26 +236,11 @@ struct CommandLineTests {
 
     @Test func sigtermDuringAFullRebuildRollsItBackAndExitsZero() async throws {
         try await Self.withCLI { cli, configuration in
-            // 60 stores over a year-long horizon (two days of reports, then one a year later): a full rebuild
-            // recomputes every store-period of the horizon, several seconds of work.
-            let corpus = try await Self.corpus(cli, stores: 60, days: 2, start: CalendarDate(year: 2025, month: 12, day: 1)!)
-            #expect(try await cli.run(["ingest", "--manifest", corpus.appending(path: "manifest.json").path]).status == 0)
-            let firstVisits = try #require(try FileManager.default.contentsOfDirectory(atPath: corpus.appending(path: "csv").path)
-                .sorted().first { $0.hasSuffix("_visits.csv") })
-            let late = try String(contentsOf: corpus.appending(path: "csv/" + firstVisits), encoding: .utf8)
-                .replacingOccurrences(of: "2025-12-01", with: "2026-11-30")
-            try Data(late.utf8).write(to: cli.scratch.appending(path: "late_visits.csv"))
-            #expect(try await cli.run(["ingest", cli.scratch.appending(path: "late_visits.csv").path]).status == 0)
-            let built = try await cli.run(["aggregate"])
-            #expect(built.status == 0, "\(built.stderr)")
+            try await Self.yearLongHorizon(cli)
 
             let observer = try await PostgresConnection.connect(configuration, logger: TestPostgres.logger)
             defer { Task { await observer.close() } }
-            func snapshotFingerprint() async throws -> String {
-                try await observer.query("""
-                    SELECT count(*) || ':' || md5(string_agg(s::text, ',' ORDER BY s::text)) FROM kpi.snapshot s
-                    """)[0].decode(String.self, column: 0)
-            }
+            func snapshotFingerprint() async throws -> String { try await Self.snapshotFingerprint(observer) }
             func backends(_ pid: Int32) async throws -> Int {
                 // Our own test connections aside, any backend of this database is the command's.
                 try await observer.query("""

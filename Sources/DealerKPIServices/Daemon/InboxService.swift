@@ -29,6 +29,9 @@ struct InboxService: Service {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
             } catch is CancellationError {
                 return
+            } catch let error as PostgresError where error.kind == .cancelled {
+                // A database call in a cancelled task (a shutdown) ends with this kind, not CancellationError.
+                return
             } catch {
                 if Task.isShuttingDownGracefully { return }
                 logger.warning("inbox pass failed; files stay claimed and are retried", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])

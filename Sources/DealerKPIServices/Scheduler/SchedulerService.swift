@@ -36,6 +36,9 @@ struct SchedulerService: Service {
                 }
             } catch is CancellationError {
                 return
+            } catch let error as PostgresError where error.kind == .cancelled {
+                // A database call in a cancelled task (a shutdown) ends with this kind, not CancellationError.
+                return
             } catch {
                 logger.warning("scheduler pass failed; retrying", metadata: ["error": "\(error)"])
             }
