@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DailyReportTests",
-            dependencies: ["DailyReport", "CivilCalendar"],
+            dependencies: ["DailyReport", "CivilCalendar", "TestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

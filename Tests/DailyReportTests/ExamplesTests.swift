@@ -2,18 +2,9 @@ import CivilCalendar
 import DailyReport
 import Foundation
 import Testing
+import TestSupport
 
-/// The shared example corpus (`shared/examples` next to the project), or `DEALER_KPI_EXAMPLES`. The
-/// project must pass its tests without it, so these tests are skipped when it is absent.
-let examplesDirectory: URL? = {
-    let fm = FileManager.default
-    var candidates: [URL] = []
-    if let env = ProcessInfo.processInfo.environment["DEALER_KPI_EXAMPLES"] { candidates.append(URL(fileURLWithPath: env)) }
-    let here = URL(fileURLWithPath: #filePath)
-    candidates.append(here.deletingLastPathComponent().appendingPathComponent("../../../shared/examples").standardizedFileURL)
-    candidates.append(here.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("../../../shared/examples").standardizedFileURL)
-    return candidates.first { fm.fileExists(atPath: $0.appendingPathComponent("master/stores.csv").path) }
-}()
+let examplesDirectory: URL? = SharedExamples.directory
 
 @Suite("Example corpus", .enabled(if: examplesDirectory != nil, "shared/examples not present"))
 struct ExamplesTests {
