@@ -360,6 +360,15 @@ private final class MultipartParts {
 
     private var partPath: String { directory + "/part-\(files.count + 1)" }
 
+    /// Starts the file of the part being received, refusing a part beyond `ReportUpload.maxParts`.
+    private func openPartIfNeeded() throws {
+        guard writer == nil else { return }
+        guard files.count < ReportUpload.maxParts else {
+            throw APIError.badRequest("an upload carries at most \(ReportUpload.maxParts) files")
+        }
+        writer = try PartWriter(path: partPath)
+    }
+
     func header(_ name: String, _ value: String) {
         if headers == nil { headers = [:] }
         headers?[name.lowercased()] = value
@@ -368,12 +377,7 @@ private final class MultipartParts {
     func body(_ buffer: ByteBuffer) {
         guard problem == nil else { return }
         do {
-            if writer == nil {
-                guard files.count < ReportUpload.maxParts else {
-                    throw APIError.badRequest("an upload carries at most \(ReportUpload.maxParts) files")
-                }
-                writer = try PartWriter(path: partPath)
-            }
+            try openPartIfNeeded()
             if head.count < 64 { head += buffer.readableBytesView.prefix(64 - head.count) }
             try writer!.write(buffer)
         } catch let error as APIError {
@@ -386,12 +390,7 @@ private final class MultipartParts {
     func complete() {
         guard problem == nil else { return }
         do {
-            if writer == nil {
-                guard files.count < ReportUpload.maxParts else {
-                    throw APIError.badRequest("an upload carries at most \(ReportUpload.maxParts) files")
-                }
-                writer = try PartWriter(path: partPath)
-            }
+            try openPartIfNeeded()  // an empty part gets its (empty) file too
             let path = partPath
             let number = files.count + 1
             digests.append(writer!.finish())
