@@ -6,8 +6,18 @@ public import Foundation
 /// The kind of a master-data or monthly-input CSV file, detected from its header.
 public enum MasterFileKind: String, Sendable, Hashable, CaseIterable {
     case regions, stores, salespeople, models, plans, expenses
+    /// Calendar exceptions (contract 1.1): public holidays and make-up working days (`date,kind,name_zh`).
+    case calendar
 
-    /// The order in which files of one `load` call are applied (contract §5).
+    /// The kinds of HQ's master-data set, which every corpus carries (the demo loads `master/<kind>.csv` for
+    /// each). The calendar exceptions file (contract 1.1) is optional and not one of them: see `allKinds`.
+    public static var allCases: [MasterFileKind] { [.regions, .stores, .salespeople, .models, .plans, .expenses] }
+
+    /// Every kind `dealer-kpi load` accepts, the calendar exceptions included.
+    public static var allKinds: [MasterFileKind] { allCases + [.calendar] }
+
+    /// The order in which files of one `load` call are applied (contract §5). The calendar refers to nothing
+    /// and nothing refers to it: it comes last.
     public var loadOrder: Int {
         switch self {
         case .regions: return 0
@@ -16,6 +26,7 @@ public enum MasterFileKind: String, Sendable, Hashable, CaseIterable {
         case .models: return 3
         case .plans: return 4
         case .expenses: return 5
+        case .calendar: return 6
         }
     }
 }
@@ -93,6 +104,31 @@ public struct ExpenseRow: Hashable, Sendable {
     public var line: Int
 }
 
+/// The kind of a calendar exception (contract 1.1).
+public enum CalendarExceptionKind: String, Sendable, Hashable, CaseIterable {
+    /// A public holiday or bridge day off (not a working day, also on a weekday).
+    case holiday
+    /// A weekend day that is a working day (调休上班).
+    case workday
+}
+
+/// A row of a calendar exceptions file (`date`, `kind`, `name_zh`). A date not listed is a working day
+/// Monday to Friday and a weekend day otherwise; re-loading replaces the listed dates.
+public struct CalendarExceptionRow: Hashable, Sendable {
+    public var date: CalendarDate
+    public var kind: CalendarExceptionKind
+    /// The holiday's name, e.g. 国庆节, or the make-up day's, e.g. 国庆节调休上班.
+    public var nameZh: String?
+    public var line: Int
+
+    public init(date: CalendarDate, kind: CalendarExceptionKind, nameZh: String?, line: Int) {
+        self.date = date
+        self.kind = kind
+        self.nameZh = nameZh
+        self.line = line
+    }
+}
+
 /// The typed rows of one master-data file.
 public enum MasterRows: Hashable, Sendable {
     case regions([RegionRow])
@@ -101,6 +137,7 @@ public enum MasterRows: Hashable, Sendable {
     case models([ModelRow])
     case plans([PlanRow])
     case expenses([ExpenseRow])
+    case calendar([CalendarExceptionRow])
 
     public var kind: MasterFileKind {
         switch self {
@@ -110,6 +147,7 @@ public enum MasterRows: Hashable, Sendable {
         case .models: return .models
         case .plans: return .plans
         case .expenses: return .expenses
+        case .calendar: return .calendar
         }
     }
 }
@@ -131,9 +169,10 @@ public struct MasterFile: Hashable, Sendable {
 ///
 /// Checked: required columns and values; codes `[A-Za-z0-9_-]{1,32}` (case-sensitive); dates
 /// `YYYY-MM-DD`; months `YYYY-MM`; `closed_on` after `opened_on` and `left_on` after `hired_on`
-/// (`date_order`); plan `kpi` one of the four codes; plan values and expense amounts decimal with at most
+/// (`date_order`); plan `kpi` one of the four codes; calendar `kind` `holiday` or `workday` (`enum_value`), a
+/// `workday` only on a Saturday or Sunday (`range`: a weekday is a working day already); plan values and expense amounts decimal with at most
 /// 2 decimals and >= 0; no control characters; one row per key within a file (`duplicate_key`: region,
-/// store, salesperson, model code; plans (month, store, salesperson, kpi); expenses (month, store)).
+/// store, salesperson, model code; plans (month, store, salesperson, kpi); expenses (month, store); calendar date).
 /// Not checked here: references between files (a store's region, a salesperson's store), which need the
 /// stored master data and are the loader's job.
 ///
@@ -176,12 +215,13 @@ public enum MasterDataReader {
         return MasterFile(file: fileName, encoding: encoding, rows: result!)
     }
 
-    /// The kind a header names, or nil: `kpi` → plans; `amount` → expenses; `salesperson_code` →
-    /// salespeople; `store_name` → stores; `model_code` → models; `region_name` → regions.
+    /// The kind a header names, or nil: `kpi` → plans; `amount` → expenses; `date` and `kind` → calendar;
+    /// `salesperson_code` → salespeople; `store_name` → stores; `model_code` → models; `region_name` → regions.
     public static func detectKind(_ header: [String]) -> MasterFileKind? {
         let s = Set(header)
         if s.contains("kpi") { return .plans }
         if s.contains("amount") { return .expenses }
+        if s.contains("kind") && s.contains("date") { return .calendar }
         if s.contains("salesperson_code") { return .salespeople }
         if s.contains("store_name") { return .stores }
         if s.contains("model_code") { return .models }
@@ -199,6 +239,7 @@ public enum MasterDataReader {
         case .models: return [("model_code", true), ("model_name", true), ("segment", false)]
         case .plans: return [("month", true), ("store_code", true), ("salesperson_code", false), ("kpi", true), ("value", true)]
         case .expenses: return [("month", true), ("store_code", true), ("amount", true)]
+        case .calendar: return [("date", true), ("kind", true), ("name_zh", false)]
         }
     }
 }
@@ -224,7 +265,7 @@ struct MasterTable {
         let names = (0..<header.fieldCount).map { header.string($0) }
         guard let kind = MasterDataReader.detectKind(names) else {
             issues.add(.line(1), field: nil, value: nil, rule: .fileKind,
-                       "the header does not name a master-data file: expected region_name (regions), store_name (stores), salesperson_code (salespeople), model_code (models), kpi (plans) or amount (expenses)")
+                       "the header does not name a master-data file: expected region_name (regions), store_name (stores), salesperson_code (salespeople), model_code (models), kpi (plans), amount (expenses) or date and kind (calendar)")
             return nil
         }
         var map: [String: Int] = [:]
@@ -365,6 +406,29 @@ struct MasterTable {
                 }
             }
             return .expenses(out)
+        case .calendar:
+            var out: [CalendarExceptionRow] = []
+            for row in data where !issues.isFull {
+                var r = MasterRowReader(row: row, map: map, issues: issues)
+                let date = r.date("date", required: true)
+                let kindText = r.text("kind", required: true)
+                let name = r.text("name_zh", required: false)
+                var kind: CalendarExceptionKind?
+                if let kindText {
+                    kind = CalendarExceptionKind(rawValue: kindText)
+                    if kind == nil {
+                        r.fail("kind", kindText, .enumValue,
+                               "kind must be one of: \(CalendarExceptionKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                }
+                if let date, kind == .workday, date.isoWeekday < 6 {
+                    r.fail("kind", kindText, .range,
+                           "\(date) is a weekday, already a working day: workday is for a Saturday or Sunday worked (调休上班)")
+                }
+                if let date { unique(date.description, "date \(date)", "date", row.line) }
+                if !r.failed, let date, let kind { out.append(CalendarExceptionRow(date: date, kind: kind, nameZh: name, line: row.line)) }
+            }
+            return .calendar(out)
         }
     }
 }

@@ -18,9 +18,11 @@ public struct LoadResult: Sendable {
 /// `dealer-kpi load`: master data, plans and expenses, kind detected from the header.
 ///
 /// Files of one call are applied in dependency order (regions, stores, salespeople, models, plans,
-/// expenses) whatever the argument order; each file is all-or-nothing in its own transaction. Rows are
+/// expenses, calendar exceptions) whatever the argument order; each file is all-or-nothing in its own transaction. Rows are
 /// upserted by key; a plan or expense row replaces the value for its key. Changes that move KPIs (store
-/// dates or region, employment, plans, expenses) are written to the change log.
+/// dates or region, employment, plans, expenses) are written to the change log. A calendar exceptions file
+/// (contract 1.1) replaces the rows of the dates it lists; it moves no KPI (openings and report expectations do
+/// not follow the calendar), so it writes no change.
 ///
 /// Thread-safety: `Sendable`.
 public struct MasterDataLoader: Sendable {
@@ -77,6 +79,7 @@ extension MasterRows {
         case .models(let r): r.count
         case .plans(let r): r.count
         case .expenses(let r): r.count
+        case .calendar(let r): r.count
         }
     }
 }
@@ -220,6 +223,34 @@ enum MasterMerge {
                 SELECT month, store_code, amount FROM stg
                 ON CONFLICT (month, store_code) DO UPDATE SET amount = EXCLUDED.amount, updated_at = now()
                 WHERE t.amount IS DISTINCT FROM EXCLUDED.amount
+                """).affectedRows
+
+        case .calendar(let rows):
+            try conn.runScript("CREATE TEMP TABLE stg (line int, day date, kind text, name_zh text) ON COMMIT DROP")
+            _ = try conn.runCopyFrom("COPY stg FROM STDIN") { w in
+                for r in rows {
+                    w.appendField(r.line); try w.appendField(r.date.description); try w.appendField(r.kind.rawValue)
+                    try w.appendField(r.nameZh); try w.endRow()
+                }
+            }
+            // The warehouse calendar (core.calendar) spans the dates bi.calendar shows; an exception outside it
+            // would be stored and never seen.
+            let outside = try conn.runQuery("""
+                SELECT line, day::text FROM stg s WHERE NOT EXISTS (SELECT 1 FROM core.calendar c WHERE c.day = s.day) ORDER BY line LIMIT 100
+                """)
+            if !outside.isEmpty {
+                let span = try conn.runQuery("SELECT min(day)::text, max(day)::text FROM core.calendar")[0].decode((String, String).self)
+                let issues = try outside.map { row in
+                    let (line, day) = try row.decode((Int, String).self)
+                    return ValidationIssue(file: file.file, location: .line(line), field: "date", value: day, rule: .range,
+                                           message: "date must be within the warehouse calendar, \(span.0) to \(span.1)")
+                }
+                throw FileRejected(file: file.file, issues: issues, isTruncated: outside.count >= 100)
+            }
+            return try conn.runQuery("""
+                INSERT INTO core.calendar_exception AS t (day, kind, name_zh) SELECT day, kind, name_zh FROM stg
+                ON CONFLICT (day) DO UPDATE SET kind = EXCLUDED.kind, name_zh = EXCLUDED.name_zh, updated_at = now()
+                WHERE (t.kind, t.name_zh) IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.name_zh)
                 """).affectedRows
         }
     }
