@@ -184,7 +184,8 @@ public struct ReportIngestor: Sendable {
         while true {
             attempt += 1
             do {
-                let outcome: UploadOutcome = try await pool.withConnection { conn in
+                // Nothing readable (every file too large or unreadable): rejected without taking a connection.
+                let outcome: UploadOutcome = worksInOrder.isEmpty ? .rejected(earlyRejections) : try await pool.withConnection { conn in
                     do {
                         return try await conn.withTransaction(timeouts: timeouts) { conn in
                             var results: [Int: IngestResult] = [:]
