@@ -435,16 +435,34 @@ struct IngestBenchmark {
         }
     }
 
-    /// Writes the visit rows ingest leaves stored (for each store-day, the rows of the last file carrying it:
-    /// a correction replaces the day) as COPY text with every core.visit column, in core.visit's column order.
-    /// Returns the row count.
+    /// Writes the visit rows ingest leaves stored as COPY text with every core.visit column, in core.visit's
+    /// column order. For each store-day those are the rows of the last file that *changed* its visits (contract
+    /// 1.1: a correction replaces the day; a file repeating the content last delivered for the day, a re-send
+    /// or an unchanged day of a multi-day correction file, is a duplicate there and changes nothing, not even
+    /// the source lines). Content is compared here independently of ingest's digest: the sorted field values
+    /// of the day's records. Returns the row count.
     private func writeCopyFile(_ files: [IngestCorpus.VisitFile], submission: Int, to url: URL) throws -> Int {
-        // Pass 1: the last file carrying each store-day.
+        // Pass 1: the last file changing each store-day's visits.
         var lastFile: [StoreDay: Int] = [:]
+        var lastContent: [StoreDay: Int] = [:]
         for (k, f) in files.enumerated() {
-            let summary = ReportReader.streamCSV(path: f.path, reference: nil) { (_, _) throws(Never) in }
+            var content: [StoreDay: [String]] = [:]
+            let summary = ReportReader.streamCSV(path: f.path, reference: nil) { (day: StoreDay, record: ReportRecord) throws(Never) in
+                guard case .visit(let v) = record else { return }
+                let fields: [String?] = [v.id, v.channel.rawValue, v.purpose.rawValue, v.salesperson, v.model, String(v.partySize),
+                                         v.existingCard, String(v.existingOrder), v.newCard, String(v.testDrive)]
+                content[day, default: []].append(fields.map { $0.map { "=" + $0 } ?? "null" }.joined(separator: "\u{1}"))
+            }
             if let r = summary.rejection { throw BenchError("\(f.path): \(r.issues.prefix(3).map { "\($0)" })") }
-            for day in summary.recordCounts.keys { lastFile[day] = k }
+            for (day, records) in content {
+                var hasher = Hasher()
+                hasher.combine(records.sorted())
+                let digest = hasher.finalize()
+                if lastContent[day] != digest {
+                    lastContent[day] = digest
+                    lastFile[day] = k
+                }
+            }
         }
         // Pass 2: write.
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
