@@ -32,10 +32,10 @@ struct BIReadSideTests {
                          "S2 杭州二号店 杭州 EAST 华东大区 2020-01-01 -",
                          "S3 南京三号店 - EAST 华东大区 2026-03-10 -"])
             #expect(try await wh.strings("""
-                SELECT concat_ws(' ', salesperson_code, store_code, store_name, region_code, hired_on, coalesce(left_on::text, '-'))
+                SELECT concat_ws(' ', salesperson_code, salesperson_name, store_code, store_name, region_code, hired_on, coalesce(left_on::text, '-'))
                 FROM bi.dim_salesperson ORDER BY salesperson_code
-                """) == ["S1-01 S1 上海一号店 EAST 2020-01-01 -", "S1-02 S1 上海一号店 EAST 2020-01-01 -",
-                         "S2-01 S2 杭州二号店 EAST 2020-01-01 -", "S3-01 S3 南京三号店 EAST 2026-03-10 -"])
+                """) == ["S1-01 王强 S1 上海一号店 EAST 2020-01-01 -", "S1-02 李娜 S1 上海一号店 EAST 2020-01-01 -",
+                         "S2-01 赵敏 S2 杭州二号店 EAST 2020-01-01 -", "S3-01 钱坤 S3 南京三号店 EAST 2026-03-10 -"])
             #expect(try await wh.strings("SELECT concat_ws(' ', model_code, model_name, coalesce(segment, '-')) FROM bi.dim_model ORDER BY 1")
                     == ["M1 华驰 S50 紧凑型轿车", "M2 华驰 T55 紧凑型SUV", "M3 华驰 E30 -"])
             // A league table with names: the dimensions join the KPI views on their codes.

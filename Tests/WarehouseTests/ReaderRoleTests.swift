@@ -12,8 +12,10 @@ struct ReaderRoleTests {
     static let documentedViews: Set<String> = ["kpi_values", "scorecard", "kpi_wide", "store_month", "weekday_profile"]
 
     /// Column names that would mean a view exposes customer (or employee) personal data.
+    /// Customer data (and generic names that could hold it). `salesperson_name` is not here: an employee's
+    /// name from HQ's own master data, exposed on purpose in `bi.dim_salesperson` (sql/012).
     static let piiColumnNames: Set<String> = [
-        "customer_name", "customer_name_masked", "name", "salesperson_name", "phone", "phone_hash", "mobile", "telephone",
+        "customer_name", "customer_name_masked", "name", "phone", "phone_hash", "mobile", "telephone",
         "vin", "card_id", "card", "existing_card", "new_card", "lost_reason", "id_number", "address", "email", "source_line",
     ]
 
