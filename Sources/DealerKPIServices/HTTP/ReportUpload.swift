@@ -480,15 +480,7 @@ private final class PartWriter {
     func write(_ buffer: ByteBuffer) throws {
         try buffer.withUnsafeReadableBytes { raw in
             hasher.update(bufferPointer: raw)
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-                }
-                offset += n
-            }
+            try writeAll(fd, raw)
         }
     }
 

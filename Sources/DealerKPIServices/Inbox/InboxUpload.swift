@@ -129,17 +129,7 @@ enum InboxUpload {
                 guard total <= limits.maxTotalBytes else {
                     throw problem(name, .fileTooLarge, "the zip file \(name) unpacks to more than \(limits.maxTotalBytes) bytes")
                 }
-                try data.withUnsafeBytes { raw in
-                    var offset = 0
-                    while offset < raw.count {
-                        let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                        if n < 0 {
-                            if errno == EINTR { continue }
-                            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-                        }
-                        offset += n
-                    }
-                }
+                try data.withUnsafeBytes { raw in try writeAll(fd, raw) }
             }
             guard checksum == item.entry.checksum else {
                 throw problem(name, .io, "the zip file \(name) is damaged (\(String(item.path.prefix(120))): checksum mismatch)")
