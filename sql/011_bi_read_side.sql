@@ -22,25 +22,18 @@ ALTER TABLE kpi.catalog
     ADD COLUMN unit           text,   -- count | CNY | ratio | units/person
     ADD COLUMN display_format text,   -- Excel-style number format
     ADD COLUMN d3_format      text;   -- d3-format specifier (Superset, Grafana)
-UPDATE kpi.catalog SET
-    unit = CASE
-        WHEN kpi_code IN ('REVENUE', 'LIST_REVENUE', 'DISCOUNT', 'COLLECTED', 'EXPENSE', 'PLAN_REVENUE', 'EXPENSE_BUDGET',
-                          'AVG_DEAL_PRICE') THEN 'CNY'
-        WHEN kpi_code = 'UNITS_PER_SALESPERSON' THEN 'units/person'
-        WHEN kind = 'ratio' THEN 'ratio'
-        ELSE 'count' END,
-    display_format = CASE
-        WHEN kpi_code IN ('REVENUE', 'LIST_REVENUE', 'DISCOUNT', 'COLLECTED', 'EXPENSE', 'PLAN_REVENUE', 'EXPENSE_BUDGET',
-                          'AVG_DEAL_PRICE') THEN '#,##0.00'
-        WHEN kpi_code = 'UNITS_PER_SALESPERSON' THEN '#,##0.0'
-        WHEN kind = 'ratio' THEN '0.0%'
-        ELSE '#,##0' END,
-    d3_format = CASE
-        WHEN kpi_code IN ('REVENUE', 'LIST_REVENUE', 'DISCOUNT', 'COLLECTED', 'EXPENSE', 'PLAN_REVENUE', 'EXPENSE_BUDGET',
-                          'AVG_DEAL_PRICE') THEN ',.2f'
-        WHEN kpi_code = 'UNITS_PER_SALESPERSON' THEN ',.1f'
-        WHEN kind = 'ratio' THEN '.1%'
-        ELSE ',d' END;
+-- One class per KPI (money, per person, ratio, count), and one unit and pair of formats per class.
+UPDATE kpi.catalog c
+SET unit = f.unit, display_format = f.display_format, d3_format = f.d3_format
+FROM (VALUES ('money', 'CNY', '#,##0.00', ',.2f'), ('per_person', 'units/person', '#,##0.0', ',.1f'),
+             ('ratio', 'ratio', '0.0%', '.1%'), ('count', 'count', '#,##0', ',d'))
+     AS f(class, unit, display_format, d3_format)
+WHERE f.class = CASE
+        WHEN c.kpi_code IN ('REVENUE', 'LIST_REVENUE', 'DISCOUNT', 'COLLECTED', 'EXPENSE', 'PLAN_REVENUE', 'EXPENSE_BUDGET',
+                            'AVG_DEAL_PRICE') THEN 'money'
+        WHEN c.kpi_code = 'UNITS_PER_SALESPERSON' THEN 'per_person'
+        WHEN c.kind = 'ratio' THEN 'ratio'
+        ELSE 'count' END;
 -- A KPI added later without them falls back on its kind (see bi.kpi_catalog).
 
 -- ── Dimensions ─────────────────────────────────────────────────────────────────────────────────────
