@@ -266,14 +266,7 @@ struct BIReadSideTests {
             let cal = try wh.write("cal.csv", "date,kind,name_zh\n2026-10-01,holiday,国庆节\n")
             #expect(try await wh.loader.load(paths: [cal]).first?.isAccepted == true)
 
-            let database = try #require(try await wh.string("SELECT current_database()"))
-            let role = "bi_read_side_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
-            let password = "pw-\(UInt64.random(in: 0...UInt64.max))"
-            try await wh.db.executeScript("CREATE ROLE \(role) LOGIN PASSWORD '\(password)' IN ROLE kpi_reader")
-            let server = try await TestPostgres.server()
-            let reader = try await PostgresConnection.connect(server.configuration(database: database).with("user", role).with("password", password),
-                                                              logger: TestPostgres.logger)
-            do {
+            try await wh.withReaderLogin { reader in
                 for view in Self.newViews {
                     let n = try await reader.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM bi.\(PostgresQuery.quoteIdentifier(view))"))[0]
                         .decode(Int.self, column: 0)
@@ -294,13 +287,7 @@ struct BIReadSideTests {
                 } catch {
                     #expect((error as? PostgresError)?.sqlState == .insufficientPrivilege, "\(error)")
                 }
-            } catch {
-                await reader.close()
-                try? await wh.db.executeScript("DROP ROLE IF EXISTS \(role)")
-                throw error
             }
-            await reader.close()
-            try await wh.db.executeScript("DROP ROLE IF EXISTS \(role)")
         }
     }
 }

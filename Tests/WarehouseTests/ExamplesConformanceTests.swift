@@ -100,42 +100,36 @@ struct ExamplesConformanceTests {
         #expect(!SharedExamples.missingUnderCI, "CI=true but shared/examples is missing: conformance would be skipped")
     }
 
-    /// `expected_scores.csv` into a temporary table `expected_scores` (the deviation column is kept but not
-    /// compared: BI does not show a deviation). Its row count.
-    static func loadExpectedScores(_ url: URL, into db: PostgresConnection) async throws -> Int {
-        let text = try String(contentsOf: url, encoding: .utf8)
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        #expect(lines.removeFirst() == "level,grain,period_start,region_code,store_code,salesperson_code,kpi_code,value,target,deviation,score,weight")
-        let rows = lines.map { line in line.split(separator: ",", omittingEmptySubsequences: false).map { $0.isEmpty ? nil : String($0) } }
-        return try await db.withTransaction { conn in
-            try conn.runScript("""
-                CREATE TEMP TABLE expected_scores (level text, grain text, period_start date, region_code text, store_code text,
-                                                   salesperson_code text, kpi_code text, value numeric, target numeric,
-                                                   deviation numeric, score numeric, weight numeric)
-                """)
-            return try conn.runCopyFrom("COPY expected_scores FROM STDIN") { w in
-                for row in rows {
-                    precondition(row.count == 12, "expected_scores.csv: a row of \(row.count) cells")
-                    try w.writeRow(row)
-                }
-            }
-        }
-    }
+    static let keyColumns = ["level text", "grain text", "period_start date", "region_code text", "store_code text",
+                             "salesperson_code text", "kpi_code text"]
 
     /// `expected.csv` into a temporary table `expected` of the connection (empty cells null); its row count.
     static func loadExpected(_ url: URL, into db: PostgresConnection) async throws -> Int {
+        try await loadCSV(url, into: db, table: "expected",
+                          columns: keyColumns + ["value numeric", "numerator numeric", "denominator numeric"])
+    }
+
+    /// `expected_scores.csv` into a temporary table `expected_scores` (the deviation column is kept but not
+    /// compared: BI does not show a deviation). Its row count.
+    static func loadExpectedScores(_ url: URL, into db: PostgresConnection) async throws -> Int {
+        try await loadCSV(url, into: db, table: "expected_scores",
+                          columns: keyColumns + ["value numeric", "target numeric", "deviation numeric", "score numeric", "weight numeric"])
+    }
+
+    /// A CSV file without quoting (as the expected files are) into a new temporary table whose columns
+    /// (`name type`) must be the file's header, in order; empty cells are null. Returns the row count.
+    static func loadCSV(_ url: URL, into db: PostgresConnection, table: String, columns: [String]) async throws -> Int {
         let text = try String(contentsOf: url, encoding: .utf8)
         var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        #expect(lines.removeFirst() == "level,grain,period_start,region_code,store_code,salesperson_code,kpi_code,value,numerator,denominator")
+        let names = columns.map { String($0.split(separator: " ")[0]) }
+        #expect(lines.removeFirst() == names.joined(separator: ","), "\(url.lastPathComponent): unexpected header")
         let rows = lines.map { line in line.split(separator: ",", omittingEmptySubsequences: false).map { $0.isEmpty ? nil : String($0) } }
+        let create = "CREATE TEMP TABLE \(table) (\(columns.joined(separator: ", ")))"
         return try await db.withTransaction { conn in
-            try conn.runScript("""
-                CREATE TEMP TABLE expected (level text, grain text, period_start date, region_code text, store_code text,
-                                            salesperson_code text, kpi_code text, value numeric, numerator numeric, denominator numeric)
-                """)
-            return try conn.runCopyFrom("COPY expected FROM STDIN") { w in
+            try conn.runScript(create)
+            return try conn.runCopyFrom(PostgresQuery(unsafeSQL: "COPY \(table) FROM STDIN")) { w in
                 for row in rows {
-                    precondition(row.count == 10, "expected.csv: a row of \(row.count) cells")
+                    precondition(row.count == columns.count, "\(url.lastPathComponent): a row of \(row.count) cells")
                     try w.writeRow(row)
                 }
             }

@@ -169,25 +169,7 @@ struct ReaderRoleTests {
                                 receivedAt: "2026-03-02T21:00:00+08:00")
             _ = try await SnapshotRefresher(pool: wh.pool, logger: TestPostgres.logger).refresh(mode: .full)
 
-            let database = try #require(try await wh.string("SELECT current_database()"))
-            let role = "bi_login_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
-            let password = "reader-pw-\(UInt64.random(in: 0...UInt64.max))"
-            try await wh.db.executeScript("CREATE ROLE \(role) LOGIN PASSWORD '\(password)' IN ROLE kpi_reader")
-            let server = try await TestPostgres.server()
-            let reader = try await PostgresConnection.connect(server.configuration(database: database).with("user", role).with("password", password),
-                                                              logger: TestPostgres.logger)
-            do {
-                #expect(try await reader.query("SELECT current_user::text")[0].decode(String.self, column: 0) == role)
-                #expect(try await reader.query("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = current_user")[0]
-                    .decode(Bool.self, column: 0) == false)
-                try await body(wh, reader)
-            } catch {
-                await reader.close()
-                try? await wh.db.executeScript("DROP ROLE IF EXISTS \(role)")
-                throw error
-            }
-            await reader.close()
-            try await wh.db.executeScript("DROP ROLE IF EXISTS \(role)")
+            try await wh.withReaderLogin { reader in try await body(wh, reader) }
         }
     }
 

@@ -105,6 +105,30 @@ struct TestWarehouse: Sendable {
         return r
     }
 
+    /// Runs `body` with a connection of a fresh LOGIN role that is only a member of `kpi_reader` (as a BI tool
+    /// connects), checked to be no superuser; the role is dropped afterwards, also when `body` throws.
+    func withReaderLogin(_ body: (PostgresConnection) async throws -> Void) async throws {
+        let database = try #require(try await string("SELECT current_database()"))
+        let role = "bi_login_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+        let password = "reader-pw-\(UInt64.random(in: 0...UInt64.max))"
+        try await db.executeScript("CREATE ROLE \(role) LOGIN PASSWORD '\(password)' IN ROLE kpi_reader")
+        let server = try await TestPostgres.server()
+        let reader = try await PostgresConnection.connect(server.configuration(database: database).with("user", role).with("password", password),
+                                                          logger: TestPostgres.logger)
+        do {
+            #expect(try await reader.query("SELECT current_user::text")[0].decode(String.self, column: 0) == role)
+            #expect(try await reader.query("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = current_user")[0]
+                .decode(Bool.self, column: 0) == false)
+            try await body(reader)
+        } catch {
+            await reader.close()
+            try? await db.executeScript("DROP ROLE IF EXISTS \(role)")
+            throw error
+        }
+        await reader.close()
+        try await db.executeScript("DROP ROLE IF EXISTS \(role)")
+    }
+
     // MARK: queries
 
     func query(_ q: PostgresQuery) async throws -> PostgresRows { try await db.query(q) }
